@@ -1,0 +1,32 @@
+"""Gymnasium environments shipped with sb3-grpo (gymnasium + numpy only).
+
+Importing this package registers:
+
+- ``DynamicBandit-v0``: 10-armed bandit, means re-drawn every 250 pulls (abrupt changes);
+- ``DynamicBanditRandomWalk-v0``: the same bandit with random-walk drift (``drift_std=0.01``);
+- ``DynamicBanditSinusoidal-v0``: the same bandit with sinusoidal means (period 500 pulls).
+
+``gym.make("envs:DynamicBandit-v0")`` imports this package first, so it works without ``import envs``.
+The envs apply their episode limit themselves (it is part of their cloned state), so they are
+registered without ``max_episode_steps``: a ``TimeLimit`` wrapper would hold a counter that
+``get_state``/``set_state`` cannot see.
+"""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+from envs.dynamic_bandit import DynamicBandit
+
+__all__ = ["DynamicBandit"]
+
+_ENTRY_POINT = "envs.dynamic_bandit:DynamicBandit"
+_VARIANTS: dict[str, dict[str, object]] = {
+    "DynamicBandit-v0": {},
+    "DynamicBanditRandomWalk-v0": {"drift": "random_walk"},
+    "DynamicBanditSinusoidal-v0": {"drift": "sinusoidal"},
+}
+
+for _env_id, _kwargs in _VARIANTS.items():
+    if _env_id not in registry:
+        register(id=_env_id, entry_point=_ENTRY_POINT, kwargs=_kwargs)
