@@ -1,0 +1,228 @@
+"""GRPO on the dynamic (non-stationary) multi-armed bandit, beside PPO and the classic bandit agents.
+
+Trains GRPO on ``DynamicBandit-v0`` (10 arms whose means are re-drawn every 250 pulls) with a
+progress bar, measures its dynamic regret on the trajectory it really follows, runs PPO and the
+classic baselines (SW-UCB, D-UCB, discounted Thompson sampling, UCB1, ...) for the same number of
+decisions, prints a table and saves a plot::
+
+    python examples/dynamic_bandit.py --decisions 5000 --plot dynamic_bandit.png
+
+Regret is counted per *decision* (a step of the agent's own trajectory) and per *env interaction*:
+at every decision GRPO also pulls the G arms of its group on copies of the env (``group_size``
+pulls), which a real bandit would have to pay for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+
+import envs  # noqa: F401  (registers DynamicBandit-v0)
+from envs.bandit_baselines import BASELINES, make_baseline, run_agent
+from sb3_grpo import GRPO
+
+ENV_ID = "DynamicBandit-v0"
+
+#: GRPO settings for the drifting bandit (see the README's benchmark section): a group of pulls per
+#: decision scored by their immediate reward (H=0), an update after every decision (a stale policy
+#: is what non-stationarity punishes), no std scaling (it turns tiny reward gaps into +-1) and an
+#: entropy bonus (without it the policy collapses on one arm and never notices a change).
+GRPO_BANDIT_KWARGS: dict[str, Any] = dict(
+    group_size=10,
+    branch_horizon=0,
+    n_steps=1,
+    batch_size=10,
+    n_epochs=1,
+    learning_rate=0.1,
+    ent_coef=0.1,
+    advantage_scaling="none",
+    clip_range=0.2,
+    max_grad_norm=10.0,
+    policy_kwargs=dict(net_arch=[]),
+)
+
+
+class TrajectoryRecorder(BaseCallback):
+    """Records, at every decision, the regret, the pulled arm, the arm means and the policy's probabilities."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.regret: list[float] = []
+        self.arms: list[int] = []
+        self.means: list[np.ndarray] = []
+        self.probs: list[np.ndarray] = []
+
+    def _on_step(self) -> bool:
+        info = self.locals["infos"][0]
+        self.regret.append(float(info["regret"]))
+        self.means.append(np.asarray(info["arm_means"]))
+        # The arm pulled on the real env is the action of this step.
+        actions = self.locals.get("env_actions", self.locals.get("clipped_actions"))
+        self.arms.append(int(np.asarray(actions).reshape(-1)[0]))
+        obs = self.locals.get("obs", self.locals.get("obs_tensor"))
+        if obs is not None and hasattr(self.model.policy, "get_distribution"):
+            obs_tensor, _ = self.model.policy.obs_to_tensor(np.asarray(obs)[:1])
+            probs = self.model.policy.get_distribution(obs_tensor).distribution.probs  # type: ignore[attr-defined]
+            self.probs.append(probs.detach().cpu().numpy()[0])
+        return True
+
+
+@dataclass
+class Result:
+    name: str
+    regret: np.ndarray
+    interactions_per_decision: float
+    seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_decision(self) -> float:
+        return float(self.regret.mean())
+
+    @property
+    def per_interaction(self) -> float:
+        return self.per_decision / self.interactions_per_decision
+
+
+def train_sb3(
+    model: BaseAlgorithm, decisions: int, budget: int, progress_bar: bool
+) -> tuple[TrajectoryRecorder, float]:
+    """Train ``model`` for ``budget`` env transitions and record its own trajectory."""
+    recorder = TrajectoryRecorder()
+    start = time.perf_counter()
+    model.learn(budget, callback=recorder, progress_bar=progress_bar)
+    return recorder, time.perf_counter() - start
+
+
+def run_grpo(decisions: int, seed: int, progress_bar: bool = True, **overrides: Any) -> Result:
+    """
+    Train GRPO for ``decisions`` decisions on the bandit and return the regret of its own trajectory.
+
+    :param decisions: Decisions (steps of the agent's own trajectory)
+    :param seed: Seed of the env and of GRPO
+    :param progress_bar: Show SB3's progress bar
+    :param overrides: GRPO hyperparameters that replace :data:`GRPO_BANDIT_KWARGS`
+    """
+    kwargs = {**GRPO_BANDIT_KWARGS, **overrides}
+    env = make_vec_env(ENV_ID, n_envs=1, seed=seed)
+    model = GRPO("MlpPolicy", env, seed=seed, **kwargs)
+    # Each decision costs 1 real pull + G branch pulls (H=0).
+    per_decision = 1 + kwargs["group_size"] * (1 + kwargs["branch_horizon"])
+    recorder, seconds = train_sb3(model, decisions, decisions * per_decision, progress_bar)
+    return Result(
+        "GRPO",
+        np.array(recorder.regret[:decisions]),
+        per_decision,
+        seconds,
+        extra={"recorder": recorder},
+    )
+
+
+def run_ppo(decisions: int, seed: int) -> Result:
+    """PPO (SB3 defaults, small rollouts so that it updates often) on the same bandit."""
+    env = make_vec_env(ENV_ID, n_envs=1, seed=seed)
+    model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, learning_rate=3e-3, ent_coef=0.01, seed=seed)
+    recorder, seconds = train_sb3(model, decisions, decisions, progress_bar=False)
+    return Result("PPO", np.array(recorder.regret[:decisions]), 1.0, seconds)
+
+
+def run_baselines(decisions: int, seed: int, names: list[str]) -> list[Result]:
+    """The classic bandit agents of :mod:`envs.bandit_baselines` on the same env and seed."""
+    results = []
+    for name in names:
+        env = gym.make(ENV_ID)
+        start = time.perf_counter()
+        out = run_agent(make_baseline(name, env), env, decisions, seed=seed)
+        results.append(Result(name, out["regret"], 1.0, time.perf_counter() - start))
+    return results
+
+
+def print_table(results: list[Result], decisions: int) -> None:
+    print(f"\nDynamic regret on {ENV_ID} over {decisions} decisions (lower is better)")
+    print("| agent | regret / decision | env interactions / decision | regret / interaction | seconds |")
+    print("|---|---|---|---|---|")
+    for r in sorted(results, key=lambda r: r.per_decision):
+        print(
+            f"| {r.name} | {r.per_decision:.4f} | {r.interactions_per_decision:g} | "
+            f"{r.per_interaction:.4f} | {r.seconds:.1f} |"
+        )
+
+
+def plot(results: list[Result], path: str) -> None:
+    """Cumulative regret of every agent, and GRPO's policy tracking the best arm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grpo = next(r for r in results if r.name == "GRPO")
+    recorder: TrajectoryRecorder = grpo.extra["recorder"]
+    means = np.array(recorder.means[: len(grpo.regret)])
+    fig, axes = plt.subplots(3, 1, figsize=(10, 11))
+    ax = axes[0]
+    ax.plot(means, lw=0.8)
+    ax.scatter(
+        np.arange(len(recorder.arms[: len(means)])),
+        means[np.arange(len(means)), recorder.arms[: len(means)]],
+        s=2,
+        c="k",
+        label="pulled arm (its mean)",
+    )
+    ax.set(title="Arm means over time and GRPO's pulls", xlabel="decision", ylabel="arm mean")
+    ax.legend(loc="upper right")
+    ax = axes[1]
+    if recorder.probs:
+        probs = np.array(recorder.probs[: len(means)])
+        best = means.argmax(axis=1)
+        ax.plot(probs[np.arange(len(probs)), best], lw=0.8, label="P(best arm)")
+        ax.plot(probs.max(axis=1), lw=0.5, alpha=0.6, label="max arm probability")
+        ax.set(
+            title="GRPO's policy tracks the best arm after each change",
+            xlabel="decision",
+            ylabel="probability",
+        )
+        ax.legend(loc="lower right")
+    ax = axes[2]
+    for r in results:
+        ax.plot(np.cumsum(r.regret), label=f"{r.name} ({r.per_decision:.3f}/decision)")
+    ax.set(title="Cumulative dynamic regret", xlabel="decision", ylabel="regret")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"saved plot to {path}")
+
+
+def main(argv: list[str] | None = None) -> list[Result]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--decisions", type=int, default=3000, help="decisions per agent")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default="dynamic_bandit.png", help="where to save the plot ('' for none)")
+    parser.add_argument("--no-ppo", action="store_true", help="skip PPO")
+    parser.add_argument("--no-progress-bar", action="store_true")
+    args = parser.parse_args(argv)
+
+    print(f"Training GRPO on {ENV_ID} for {args.decisions} decisions ...")
+    results = [run_grpo(args.decisions, args.seed, progress_bar=not args.no_progress_bar)]
+    if not args.no_ppo:
+        print("Training PPO for the same number of decisions ...")
+        results.append(run_ppo(args.decisions, args.seed))
+    results += run_baselines(args.decisions, args.seed, list(BASELINES))
+    print_table(results, args.decisions)
+    if args.plot:
+        plot(results, args.plot)
+    return results
+
+
+if __name__ == "__main__":
+    main()

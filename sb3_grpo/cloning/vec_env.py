@@ -1,0 +1,144 @@
+"""Batch save/restore over an SB3 ``VecEnv`` (``DummyVecEnv`` or ``SubprocVecEnv``)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
+
+from sb3_grpo.cloning.chain import ChainCloner, cloner_for, make_branch_copy
+from sb3_grpo.cloning.protocol import CloningError
+
+_SUBPROC_FIX = (
+    "A SubprocVecEnv reaches its sub-envs only through env_method, and Gymnasium 1.x wrappers do not forward "
+    "attributes, so each sub-env needs a CloneableWrapper as its outermost wrapper: "
+    "make_vec_env(env_id, n_envs, vec_env_cls=SubprocVecEnv, wrapper_class=CloneableWrapper) "
+    "(from sb3_grpo.cloning import CloneableWrapper)."
+)
+
+
+class VecEnvCloner:
+    """Save and restore all sub-envs of a ``VecEnv`` at once, and make branch copies of one sub-env.
+
+    With a ``DummyVecEnv`` the states are read in this process. With a ``SubprocVecEnv`` each batch call is
+    one round trip to the workers (all workers are asked before any answer is read) and the states are
+    pickled across; the sub-envs must be wrapped in :class:`~sb3_grpo.cloning.CloneableWrapper`.
+
+    :param venv: a ``DummyVecEnv`` or ``SubprocVecEnv``, possibly inside ``VecEnvWrapper``\\ s
+        (``VecNormalize``, ``VecMonitor``...), which are looked through: their own state is not saved.
+    :raises CloningError: when a sub-env cannot be cloned (the message names it and the fix).
+    """
+
+    def __init__(self, venv: VecEnv) -> None:
+        base = venv
+        while isinstance(base, VecEnvWrapper):
+            base = base.venv
+        self.venv = base
+        self._cloners: list[ChainCloner] | None = None
+        if isinstance(base, DummyVecEnv):
+            cloners = []
+            for index, env in enumerate(base.envs):
+                try:
+                    cloners.append(cloner_for(env))
+                except CloningError as error:
+                    raise CloningError(f"Sub-env {index} of the DummyVecEnv: {error}") from error
+            self._cloners = cloners
+        elif isinstance(base, SubprocVecEnv):
+            if not base.has_attr("remote_get_state"):
+                raise CloningError(f"The sub-envs of this SubprocVecEnv cannot be cloned. {_SUBPROC_FIX}")
+            for index, message in enumerate(base.env_method("remote_check")):
+                if message is not None:
+                    raise CloningError(f"Sub-env {index} of the SubprocVecEnv: {message}")
+        else:
+            raise CloningError(
+                f"VecEnvCloner supports DummyVecEnv and SubprocVecEnv (possibly wrapped), got "
+                f"{type(base).__name__}."
+            )
+
+    @property
+    def num_envs(self) -> int:
+        """Number of sub-envs."""
+        return int(self.venv.num_envs)
+
+    def _indices(self, indices: Sequence[int] | None) -> list[int]:
+        if indices is None:
+            return list(range(self.num_envs))
+        chosen = [int(i) for i in indices]
+        for i in chosen:
+            if not 0 <= i < self.num_envs:
+                raise IndexError(f"sub-env index {i} out of range for {self.num_envs} envs")
+        return chosen
+
+    def get_states(self, indices: Sequence[int] | None = None) -> list[Any]:
+        """Save the states of several sub-envs.
+
+        :param indices: which sub-envs (all by default).
+        :return: one state per index, for :meth:`set_states` or :func:`~sb3_grpo.cloning.set_state` on a
+            branch copy.
+        """
+        if self._cloners is not None:
+            cloners = self._cloners
+            if indices is None:
+                return [cloner.get_state() for cloner in cloners]
+            return [cloners[i].get_state() for i in self._indices(indices)]
+        chosen = self._indices(indices)
+        answers = self.venv.env_method("remote_get_state", indices=chosen)
+        states = []
+        for index, (ok, value) in zip(chosen, answers, strict=True):
+            if not ok:
+                raise CloningError(f"Sub-env {index} of the SubprocVecEnv failed to save its state: {value}")
+            states.append(value)
+        return states
+
+    def set_states(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
+        """Restore states into the real sub-envs (restore in place, ``Monitor`` statistics included).
+
+        :param states: one state per index, from :meth:`get_states`.
+        :param indices: which sub-envs (all by default).
+        """
+        chosen = self._indices(indices)
+        if len(states) != len(chosen):
+            raise ValueError(f"got {len(states)} states for {len(chosen)} sub-envs")
+        if self._cloners is not None:
+            for i, state in zip(chosen, states, strict=True):
+                self._cloners[i].set_state(state)
+            return
+        remotes = self.venv.remotes  # type: ignore[attr-defined]
+        for i, state in zip(chosen, states, strict=True):
+            remotes[i].send(("env_method", ("remote_set_state", (state,), {})))
+        errors = [(i, remotes[i].recv()) for i in chosen]
+        for i, message in errors:
+            if message is not None:
+                raise CloningError(f"Sub-env {i} of the SubprocVecEnv failed to restore a state: {message}")
+
+    def make_branch_envs(self, index: int, n: int) -> list[gym.Env]:
+        """Make ``n`` private copies of sub-env ``index`` in this process, for stepping branches.
+
+        Each copy is a deep copy of the sub-env's wrapper chain without its statistics wrappers (no
+        ``Monitor``: no CSV rows, no growing lists, nothing shared with the real sub-env), so it keeps the
+        ``TimeLimit`` and the other wrappers that change what ``step`` returns. For a ``SubprocVecEnv`` the
+        worker makes one such copy beneath its ``CloneableWrapper`` and pickles it back; the others are deep
+        copies of it. Step the copies with ``env.step``/``env.reset`` (they never auto-reset) after
+        :func:`~sb3_grpo.cloning.set_state` with a state from :meth:`get_states`.
+
+        :param index: which sub-env.
+        :param n: how many copies.
+        :return: the copies.
+        """
+        (index,) = self._indices([index])
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if self._cloners is not None:
+            first = make_branch_copy(self._cloners[index].env)
+        else:
+            ok, value = self.venv.env_method("remote_branch_copy", indices=[index])[0]
+            if not ok:
+                raise CloningError(f"Sub-env {index} of the SubprocVecEnv cannot be copied: {value}")
+            first = value
+        copies = [first] + [copy.deepcopy(first) for _ in range(n - 1)]
+        for branch in copies:
+            cloner_for(branch)
+        return copies

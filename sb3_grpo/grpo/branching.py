@@ -1,0 +1,243 @@
+"""Group rollouts on private env copies: the branches of GRPO's groups.
+
+The real sub-envs of the training VecEnv only ever follow the agent's own trajectory, so their
+``Monitor`` statistics, ``VecNormalize`` running statistics and episode counters never see a branch
+step. Each sub-env ``i`` gets ``G`` private copies (``VecEnvCloner.make_branch_envs``); a group is run
+by restoring the sub-env's saved state on its copies and stepping all ``n_envs * G`` copies as one
+batch, with one policy forward pass per step for all of them.
+
+Observations and rewards of the copies are raw (they live below the VecEnv wrappers); the
+:class:`VecTransforms` applies what the VecEnv wrappers apply (``VecNormalize`` without updating its
+statistics, ``VecTransposeImage``), so that the policy sees branch observations exactly as it sees
+the real ones and scores are on the same scale as the real rewards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env import (
+    VecCheckNan,
+    VecEnv,
+    VecEnvWrapper,
+    VecExtractDictObs,
+    VecMonitor,
+    VecNormalize,
+    VecTransposeImage,
+    VecVideoRecorder,
+)
+
+from sb3_grpo.cloning import set_state
+
+NumpyObs = np.ndarray | dict[str, np.ndarray]
+# sample(obs batch) -> (actions for env.step, actions as sampled, log-probs)
+Sampler = Callable[[NumpyObs], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+# VecEnv wrappers that change neither observations nor rewards.
+_TRANSPARENT_WRAPPERS = (VecMonitor, VecCheckNan, VecVideoRecorder)
+
+
+class VecTransforms:
+    """
+    The observation and reward transforms of a VecEnv's wrapper chain, applied to raw branch data.
+
+    :param venv: The training VecEnv (possibly wrapped)
+    :raises ValueError: if a wrapper keeps state that branches cannot reproduce (``VecFrameStack``) or
+        is unknown
+    """
+
+    def __init__(self, venv: VecEnv) -> None:
+        chain: list[VecEnvWrapper] = []
+        env: VecEnv = venv
+        while isinstance(env, VecEnvWrapper):
+            chain.append(env)
+            env = env.venv
+        self.wrappers = list(reversed(chain))  # innermost first, the order in which they apply
+        for wrapper in self.wrappers:
+            if not isinstance(
+                wrapper, (VecNormalize, VecTransposeImage, VecExtractDictObs, *_TRANSPARENT_WRAPPERS)
+            ):
+                raise ValueError(
+                    f"GRPO cannot reproduce {type(wrapper).__name__} on its branch copies: it may hold state "
+                    "(e.g. VecFrameStack's frame history) that the copies do not have. Use the equivalent "
+                    "gymnasium wrapper inside each env instead (e.g. gymnasium.wrappers.FrameStackObservation), "
+                    "or group_mode='episode'."
+                )
+
+    def observations(self, obs: NumpyObs) -> NumpyObs:
+        """
+        :param obs: Raw observations of branch copies, batch first
+        :return: The observations the policy would see through the VecEnv's wrappers
+        """
+        for wrapper in self.wrappers:
+            if isinstance(wrapper, VecNormalize):
+                obs = wrapper.normalize_obs(obs)
+            elif isinstance(wrapper, VecTransposeImage):
+                obs = wrapper.transpose_observations(obs)
+            elif isinstance(wrapper, VecExtractDictObs):
+                assert isinstance(obs, dict)
+                obs = obs[wrapper.key]
+        return obs
+
+    def rewards(self, rewards: np.ndarray) -> np.ndarray:
+        """
+        :param rewards: Raw rewards of branch copies
+        :return: The rewards scaled as ``VecNormalize`` scales them (statistics are not updated)
+        """
+        for wrapper in self.wrappers:
+            if isinstance(wrapper, VecNormalize):
+                rewards = wrapper.normalize_reward(rewards)
+        return rewards
+
+
+def stack_observations(observations: Sequence[Any]) -> NumpyObs:
+    """
+    Stack single-env observations into one batch (dicts key by key).
+
+    :param observations: One observation per env
+    :return: The batch
+    """
+    first = observations[0]
+    if isinstance(first, dict):
+        return {key: np.stack([obs[key] for obs in observations]) for key in first}
+    return np.stack(observations)
+
+
+def _check_finite(rewards: np.ndarray, env_indices: np.ndarray, where: str) -> None:
+    bad = ~np.isfinite(rewards)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"The env returned a non-finite reward ({rewards[k]}) at sub-env index {int(env_indices[k])} "
+            f"during {where}. GRPO cannot rank a group with NaN/inf scores: fix the env's reward "
+            "(or wrap it with stable_baselines3.common.vec_env.VecCheckNan to find the cause)."
+        )
+
+
+class BranchPool:
+    """
+    ``G`` private copies of each sub-env, stepped as one batch.
+
+    :param branch_envs: ``branch_envs[i]`` holds the ``G`` copies of sub-env ``i``
+    :param transforms: The VecEnv wrappers' transforms
+    :param max_episode_steps: Safety cap on the length of a branch episode (episode mode)
+    """
+
+    def __init__(
+        self,
+        branch_envs: Sequence[Sequence[gym.Env]],
+        transforms: VecTransforms,
+        max_episode_steps: int = 100_000,
+    ) -> None:
+        self.n_envs = len(branch_envs)
+        self.group_size = len(branch_envs[0])
+        self.envs = [env for group in branch_envs for env in group]  # flat: copy k = (k // G, k % G)
+        self.transforms = transforms
+        self.max_episode_steps = max_episode_steps
+
+    def _step(self, indices: np.ndarray, actions: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
+        """Step copies ``indices`` with ``actions``; return raw observations, rewards and done flags."""
+        observations = []
+        rewards = np.empty(len(indices), dtype=np.float64)
+        done = np.empty(len(indices), dtype=bool)
+        for n, k in enumerate(indices):
+            obs, reward, terminated, truncated, _ = self.envs[k].step(actions[n])
+            observations.append(obs)
+            rewards[n] = reward
+            done[n] = terminated or truncated
+        return observations, rewards, done
+
+    def score_actions(
+        self,
+        states: Sequence[Any],
+        first_actions: np.ndarray,
+        sample: Sampler,
+        horizon: int,
+        gamma: float,
+    ) -> tuple[np.ndarray, int]:
+        """
+        Score a group of first actions per sub-env (state mode).
+
+        Member ``j`` of sub-env ``i`` is restored to ``states[i]``, takes ``first_actions[i * G + j]``
+        and then follows the policy for up to ``horizon`` more steps (stopping at termination or
+        truncation). Its score is the discounted sum ``R_ij = sum_{h=0..H} gamma^h r_h``.
+
+        :param states: The saved state of each sub-env
+        :param first_actions: ``(n_envs * G, ...)`` actions to try, ready for ``env.step``
+        :param sample: Policy sampler for the continuation steps
+        :param horizon: H, the number of policy steps after the first action
+        :param gamma: Discount factor
+        :return: ``(n_envs, G)`` scores and the number of env transitions made
+        """
+        n_copies = len(self.envs)
+        for k, env in enumerate(self.envs):
+            set_state(env, states[k // self.group_size])
+        alive = np.arange(n_copies)
+        observations, rewards, done = self._step(alive, first_actions)
+        rewards = self.transforms.rewards(rewards)
+        _check_finite(rewards, alive // self.group_size, "a branch step")
+        scores = rewards.astype(np.float64)
+        n_transitions = n_copies
+        discount = 1.0
+        for _ in range(horizon):
+            keep = ~done
+            alive, observations = alive[keep], [obs for obs, k in zip(observations, keep, strict=True) if k]
+            if len(alive) == 0:
+                break
+            actions, _, _ = sample(self.transforms.observations(stack_observations(observations)))
+            observations, rewards, done = self._step(alive, actions)
+            rewards = self.transforms.rewards(rewards)
+            _check_finite(rewards, alive // self.group_size, "a branch step")
+            discount *= gamma
+            scores[alive] += discount * rewards
+            n_transitions += len(alive)
+        return scores.reshape(self.n_envs, self.group_size), n_transitions
+
+    def run_episodes(self, seeds: Sequence[int] | np.ndarray, sample: Sampler) -> dict[str, Any]:
+        """
+        Run one group of ``G`` episodes per sub-env, all members of a group from the same reset seed.
+
+        :param seeds: One reset seed per sub-env
+        :param sample: Policy sampler
+        :return: ``obs`` (list over steps of stacked transformed observations of the copies alive
+            then), ``copy_index``, ``actions``, ``log_probs``, ``rewards`` (transformed, per step, the
+            same layout), ``raw_returns`` and ``lengths`` per copy, and ``n_transitions``
+        """
+        n_copies = len(self.envs)
+        observations = [self.envs[k].reset(seed=int(seeds[k // self.group_size]))[0] for k in range(n_copies)]
+        alive = np.arange(n_copies)
+        trajectory: dict[str, Any] = {
+            "obs": [],
+            "copy_index": [],
+            "actions": [],
+            "log_probs": [],
+            "rewards": [],
+        }
+        raw_returns = np.zeros(n_copies)
+        lengths = np.zeros(n_copies, dtype=np.int64)
+        for _ in range(self.max_episode_steps):
+            obs = self.transforms.observations(stack_observations(observations))
+            env_actions, actions, log_probs = sample(obs)
+            next_observations, rewards, done = self._step(alive, env_actions)
+            _check_finite(rewards, alive // self.group_size, "a group episode")
+            raw_returns[alive] += rewards
+            lengths[alive] += 1
+            for key, value in zip(
+                trajectory, (obs, alive, actions, log_probs, self.transforms.rewards(rewards)), strict=True
+            ):
+                trajectory[key].append(value)
+            keep = ~done
+            alive = alive[keep]
+            observations = [o for o, k in zip(next_observations, keep, strict=True) if k]
+            if len(alive) == 0:
+                break
+        else:
+            raise ValueError(
+                f"A group episode ran for {self.max_episode_steps} steps without ending. group_mode='episode' "
+                "needs episodes that end: wrap the env in gymnasium.wrappers.TimeLimit."
+            )
+        trajectory.update(raw_returns=raw_returns, lengths=lengths, n_transitions=int(lengths.sum()))
+        return trajectory

@@ -1,0 +1,653 @@
+"""GRPO: Group-Relative Policy Optimization as a Stable-Baselines3 on-policy algorithm."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any, ClassVar, Literal, TypeVar
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback, ProgressBarCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor
+from stable_baselines3.common.vec_env import VecEnv
+
+from sb3_grpo.cloning import CloningError, VecEnvCloner
+from sb3_grpo.core.advantages import AdvantageScaling, Baseline
+from sb3_grpo.core.objective import KLEstimator, grpo_loss
+from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms
+from sb3_grpo.grpo.buffers import GroupRolloutBuffer
+from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
+
+SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
+
+GroupMode = Literal["state", "episode"]
+Supervision = Literal["outcome", "process"]
+
+#: Budget of ``learn()`` when called without ``total_timesteps`` (env transitions, branches included).
+DEFAULT_TOTAL_TIMESTEPS = 100_000
+
+
+class TransitionProgressBarCallback(ProgressBarCallback):
+    """SB3's progress bar, advanced by the transitions actually made (GRPO's branch steps included)."""
+
+    def _on_step(self) -> bool:
+        self.pbar.update(self.model.num_timesteps - self.pbar.n - self._start)
+        return True
+
+    def _on_training_start(self) -> None:
+        self._start = self.model.num_timesteps
+        super()._on_training_start()
+
+
+class GRPO(OnPolicyAlgorithm):
+    """
+    Group-Relative Policy Optimization (GRPO).
+
+    Paper: Shao et al. 2024, "DeepSeekMath: Pushing the Limits of Mathematical Reasoning in Open
+    Language Models", https://arxiv.org/abs/2402.03300 (Section 4.1). GRPO drops PPO's critic: the
+    baseline of an action is the mean score of a *group* of G alternatives tried from the same state.
+
+    Group sampling, ``group_mode="state"`` (default): at every state the agent visits, the env state is
+    saved, G actions are sampled from the current policy, and each is scored on a private copy of the
+    env restored to that state: its reward plus, with ``branch_horizon`` H > 0, the discounted rewards
+    of up to H further policy steps (stopping at termination or truncation). The agent's own trajectory
+    then continues with **member 0's action** (an ordinary sample of the policy), so the rewards and
+    episode statistics of the real env are those of the policy itself. The env must be cloneable
+    (:mod:`sb3_grpo.cloning`).
+
+    ``group_mode="episode"``: G whole episodes from the same reset seed, on private env copies. With
+    ``supervision="outcome"`` every step of episode j gets the group-relative advantage of its return;
+    with ``"process"`` the step at time t gets its discounted return-to-go compared with those of the
+    members still alive at t. Only a seedable ``reset`` is needed. The episodes count as the agent's
+    episodes in ``rollout/ep_rew_mean``.
+
+    With ``n_envs > 1`` each sub-env has its own groups: a group never mixes members of two sub-envs.
+
+    Accounting: ``num_timesteps`` (and so ``total_timesteps`` in :meth:`learn`) counts **every** env
+    transition, branch steps included, so that equal budgets compare fairly with PPO. The number of
+    steps on the agent's own trajectory is logged as ``rollout/decisions``.
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: The learning rate, it can be a function of the current progress remaining
+        (from 1 to 0)
+    :param n_steps: Groups collected per sub-env per update: decisions in state mode (each one group of
+        G actions), groups of G episodes in episode mode
+    :param batch_size: Minibatch size, in samples (one sample = one state-action pair)
+    :param n_epochs: Number of epoch when optimizing the surrogate loss
+    :param gamma: Discount factor of the branch continuations and of process returns-to-go
+    :param group_size: G, the number of members of a group (>= 2)
+    :param group_mode: "state" (G actions from each visited state) or "episode" (G episodes from one
+        reset seed)
+    :param branch_horizon: H, the policy steps after each member's first action (state mode); 0 scores
+        actions by their immediate reward (bandits)
+    :param supervision: "outcome" or "process" (episode mode)
+    :param clip_range: Clipping parameter epsilon (low side, and high side unless ``clip_range_high``
+        is given); it can be a function of the current progress remaining (from 1 to 0)
+    :param clip_range_high: Upper clipping parameter (DAPO's clip-higher); None: same as clip_range
+    :param kl_coef: Coefficient of the KL penalty to the reference policy (0: no reference is built)
+    :param ref_update_interval: Refresh the reference policy with the current one every this many
+        updates; None keeps the initial policy as reference
+    :param kl_estimator: "k1", "k2" or "k3" (DeepSeekMath's unbiased, non-negative estimator)
+    :param ent_coef: Entropy coefficient for the loss calculation
+    :param advantage_scaling: "group_std" (DeepSeekMath), "batch_std" or "none" (Dr. GRPO)
+    :param baseline: "mean" (GRPO) or "leave_one_out" (RLOO)
+    :param normalize_advantage: Whether to also normalize advantages per minibatch, as PPO does
+    :param max_grad_norm: The maximum value for the gradient clipping
+    :param target_kl: Stop the epochs of an update early once the approximate KL to the collecting
+        policy exceeds 1.5 x this (None: no limit)
+    :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
+    :param sde_sample_freq: Sample a new gSDE noise matrix every n decisions (-1: once per rollout)
+    :param stats_window_size: Window size for the rollout logging
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages, 2 for debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": MlpPolicy,
+        "CnnPolicy": CnnPolicy,
+        "MultiInputPolicy": MultiInputPolicy,
+    }
+    policy: GRPOPolicy
+    rollout_buffer: GroupRolloutBuffer  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        policy: str | type[GRPOPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 1e-3,
+        n_steps: int = 32,
+        batch_size: int = 64,
+        n_epochs: int = 4,
+        gamma: float = 0.99,
+        group_size: int = 4,
+        group_mode: GroupMode = "state",
+        branch_horizon: int = 8,
+        supervision: Supervision = "outcome",
+        clip_range: float | Schedule = 0.2,
+        clip_range_high: float | None = None,
+        kl_coef: float = 0.0,
+        ref_update_interval: int | None = None,
+        kl_estimator: KLEstimator = "k3",
+        ent_coef: float = 0.01,
+        advantage_scaling: AdvantageScaling = "group_std",
+        baseline: Baseline = "mean",
+        normalize_advantage: bool = False,
+        max_grad_norm: float = 0.5,
+        target_kl: float | None = None,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        _validate_hyperparameters(
+            n_steps=n_steps,
+            batch_size=batch_size,
+            n_epochs=n_epochs,
+            gamma=gamma,
+            group_size=group_size,
+            group_mode=group_mode,
+            branch_horizon=branch_horizon,
+            supervision=supervision,
+            clip_range=clip_range,
+            clip_range_high=clip_range_high,
+            kl_coef=kl_coef,
+            ref_update_interval=ref_update_interval,
+            kl_estimator=kl_estimator,
+            ent_coef=ent_coef,
+            advantage_scaling=advantage_scaling,
+            baseline=baseline,
+            max_grad_norm=max_grad_norm,
+            target_kl=target_kl,
+        )
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            gamma=gamma,
+            gae_lambda=1.0,
+            ent_coef=ent_coef,
+            vf_coef=0.0,
+            max_grad_norm=max_grad_norm,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            _init_setup_model=False,
+            supported_action_spaces=(spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary),
+        )
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.group_size = group_size
+        self.group_mode = group_mode
+        self.branch_horizon = branch_horizon
+        self.supervision = supervision
+        self.clip_range = clip_range
+        self.clip_range_high = clip_range_high
+        self.kl_coef = kl_coef
+        self.ref_update_interval = ref_update_interval
+        self.kl_estimator = kl_estimator
+        self.advantage_scaling = advantage_scaling
+        self.baseline = baseline
+        self.normalize_advantage = normalize_advantage
+        self.target_kl = target_kl
+        self._n_decisions = 0
+        self._n_train_calls = 0
+        self._branch_pool: BranchPool | None = None
+        self._cloner: VecEnvCloner | None = None
+        self._seed_rng: np.random.Generator | None = None
+
+        if self.env is not None and group_mode == "state":
+            n_samples = n_steps * self.env.num_envs * group_size
+            if batch_size > n_samples:
+                raise ValueError(
+                    f"batch_size={batch_size} is larger than a rollout ({n_samples} samples = n_steps {n_steps} x "
+                    f"n_envs {self.env.num_envs} x group_size {group_size}): lower batch_size or raise n_steps."
+                )
+            if n_samples % batch_size > 0:
+                warnings.warn(
+                    f"A rollout holds {n_samples} samples (n_steps x n_envs x group_size), which batch_size="
+                    f"{batch_size} does not divide: the last minibatch of each epoch holds "
+                    f"{n_samples % batch_size} samples. Pick a batch_size that divides {n_samples}.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+
+        if _init_setup_model:
+            self._setup_model()
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.rollout_buffer = GroupRolloutBuffer(
+            self.observation_space, self.action_space, self.group_size, device=self.device
+        )
+        self.policy = self.policy_class(  # type: ignore[assignment]
+            self.observation_space,
+            self.action_space,
+            self.lr_schedule,
+            use_sde=self.use_sde,
+            **self.policy_kwargs,
+        )
+        self.policy = self.policy.to(self.device)
+        self.reference_policy: GRPOPolicy | None = None
+        if self.kl_coef > 0:
+            self.reference_policy = copy.deepcopy(self.policy)
+            self.reference_policy.set_training_mode(False)
+            self.reference_policy.requires_grad_(False)
+        self.clip_range = FloatSchedule(self.clip_range)
+        self._maybe_recommend_cpu(mlp_class_name="GRPOPolicy")
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "reference_policy", "_branch_pool", "_cloner"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts = ["policy", "policy.optimizer"]
+        if self.reference_policy is not None:
+            state_dicts.append("reference_policy")
+        return state_dicts, []
+
+    def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
+        super().set_env(env, force_reset=force_reset)
+        self._close_branches()
+
+    def _close_branches(self) -> None:
+        if self._branch_pool is not None:
+            for branch_env in self._branch_pool.envs:
+                branch_env.close()
+        self._branch_pool = None
+        self._cloner = None
+
+    def _make_branch_pool(self, env: VecEnv) -> BranchPool:
+        """Build the private env copies of the groups (once per training env)."""
+        transforms = VecTransforms(env)
+        try:
+            self._cloner = VecEnvCloner(env)
+            branch_envs = [self._cloner.make_branch_envs(i, self.group_size) for i in range(env.num_envs)]
+        except CloningError as error:
+            if self.group_mode == "state":
+                raise CloningError(
+                    f"GRPO(group_mode='state') needs an env it can save and restore, and this one cannot be "
+                    f"cloned: {error}\nAlternatively use group_mode='episode', which only needs a seedable reset."
+                ) from error
+            branch_envs = self._fresh_env_copies(env)
+        return BranchPool(branch_envs, transforms)
+
+    def _fresh_env_copies(self, env: VecEnv) -> list[list[gym.Env]]:
+        """Episode mode without cloning: new envs made from each sub-env's registered spec."""
+        specs = env.get_attr("spec")
+        if any(spec is None for spec in specs):
+            raise CloningError(
+                "group_mode='episode' needs private copies of the env: it could neither clone it nor remake it "
+                "from a registered spec. Register the env with gymnasium.register, or make it cloneable "
+                "(see sb3_grpo.cloning)."
+            )
+        return [[gym.make(spec) for _ in range(self.group_size)] for spec in specs]
+
+    def _init_callback(self, callback: MaybeCallback, progress_bar: bool = False) -> BaseCallback:
+        # SB3's bar advances by n_envs per callback call; ours by the transitions made, branches included.
+        if progress_bar:
+            if callback is None:
+                callback = []
+            elif not isinstance(callback, list):
+                callback = [callback if isinstance(callback, BaseCallback) else ConvertCallback(callback)]
+            callback = [*callback, TransitionProgressBarCallback()]
+        return super()._init_callback(callback, progress_bar=False)
+
+    # ---------------------------------------------------------------- sampling
+    def _sample(self, obs: NumpyObs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """
+        Sample actions from the current policy.
+
+        :param obs: A batch of observations (as the policy sees them)
+        :return: actions ready for ``env.step`` (clipped/unscaled for Box), actions as sampled (what
+            the log-probability is of), and ``log pi(a|s)``
+        """
+        with th.no_grad():
+            actions, log_probs = self.policy(obs_as_tensor(obs, self.device))  # type: ignore[arg-type]
+        actions_np = actions.cpu().numpy()
+        env_actions = actions_np
+        if isinstance(self.action_space, spaces.Box):
+            if self.policy.squash_output:
+                env_actions = self.policy.unscale_action(actions_np)
+            else:
+                env_actions = np.clip(actions_np, self.action_space.low, self.action_space.high)
+        return env_actions, actions_np, log_probs.cpu().numpy()
+
+    # ---------------------------------------------------------------- rollouts
+    def collect_rollouts(  # type: ignore[override]
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: GroupRolloutBuffer,
+        n_rollout_steps: int,
+    ) -> bool:
+        """
+        Collect ``n_rollout_steps`` groups per sub-env and compute their advantages.
+
+        :param env: The training environment
+        :param callback: Callback called after every step of the agent (and at rollout start/end)
+        :param rollout_buffer: Buffer to fill
+        :param n_rollout_steps: Groups per sub-env
+        :return: False if a callback stopped training
+        """
+        assert self._last_obs is not None, "No previous observation was provided"
+        if self._branch_pool is None:
+            self._branch_pool = self._make_branch_pool(env)
+        self.policy.set_training_mode(False)
+        rollout_buffer.reset()
+        if self.use_sde:
+            self.policy.reset_noise(env.num_envs * self.group_size)
+        callback.on_rollout_start()
+
+        collect = self._collect_state_groups if self.group_mode == "state" else self._collect_episode_groups
+        for step in range(n_rollout_steps):
+            if self.use_sde and self.sde_sample_freq > 0 and step % self.sde_sample_freq == 0:
+                self.policy.reset_noise(env.num_envs * self.group_size)
+            if not collect(env, callback, rollout_buffer):
+                return False
+
+        stats = rollout_buffer.compute_advantages(self.advantage_scaling, self.baseline)
+        self.logger.record("rollout/group_reward_std", stats["group_reward_std"])
+        self.logger.record("train/frac_zero_std_groups", stats["frac_zero_std_groups"])
+        self.logger.record("rollout/decisions", self._n_decisions)
+        callback.update_locals(locals())
+        callback.on_rollout_end()
+        return True
+
+    def _collect_state_groups(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: GroupRolloutBuffer
+    ) -> bool:
+        """One decision per sub-env: score a group of G actions from its state, then take member 0's action."""
+        assert self._branch_pool is not None and self._cloner is not None
+        n_envs, group_size = env.num_envs, self.group_size
+        obs = self._last_obs
+        states = self._cloner.get_states()
+        group_obs = _repeat_observations(obs, group_size)  # type: ignore[arg-type]
+        env_actions, actions, log_probs = self._sample(group_obs)
+        scores, n_branch_transitions = self._branch_pool.score_actions(
+            states, env_actions, self._sample, self.branch_horizon, self.gamma
+        )
+        # The agent follows member 0 of each group: an ordinary sample of the policy.
+        new_obs, rewards, dones, infos = env.step(env_actions[::group_size])
+        if not np.all(np.isfinite(rewards)):
+            k = int(np.flatnonzero(~np.isfinite(rewards))[0])
+            raise ValueError(
+                f"The env returned a non-finite reward ({rewards[k]}) at sub-env index {k}, decision "
+                f"{self._n_decisions + k}: GRPO cannot rank a group with NaN/inf scores. Fix the env's reward."
+            )
+        self.num_timesteps += n_envs + n_branch_transitions
+        self._n_decisions += n_envs
+
+        callback.update_locals(locals())
+        if not callback.on_step():
+            return False
+        self._update_info_buffer(infos, dones)
+
+        obs_rows = rollout_buffer.add_observations(obs)  # type: ignore[arg-type]
+        score_rows = rollout_buffer.add_scores(scores)
+        rollout_buffer.add_samples(
+            obs_rows=np.repeat(obs_rows, group_size),
+            actions=actions,
+            log_probs=log_probs,
+            score_rows=np.repeat(score_rows, group_size),
+            members=np.tile(np.arange(group_size), n_envs),
+        )
+        self._last_obs = new_obs  # type: ignore[assignment]
+        self._last_episode_starts = dones
+        return True
+
+    def _collect_episode_groups(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: GroupRolloutBuffer
+    ) -> bool:
+        """One group of G episodes per sub-env, from a shared reset seed."""
+        assert self._branch_pool is not None
+        n_envs, group_size = env.num_envs, self.group_size
+        seeds = self._episode_seed_rng().integers(0, 2**31 - 1, size=n_envs)
+        trajectory = self._branch_pool.run_episodes(seeds, self._sample)
+        lengths = trajectory["lengths"]
+        horizon = len(trajectory["obs"])
+        self.num_timesteps += trajectory["n_transitions"]
+        self._n_decisions += trajectory["n_transitions"]
+
+        # rewards[k, t]: reward of copy k at step t (0 after its end)
+        rewards = np.zeros((n_envs * group_size, horizon))
+        for t, (alive, step_rewards) in enumerate(
+            zip(trajectory["copy_index"], trajectory["rewards"], strict=True)
+        ):
+            rewards[alive, t] = step_rewards
+        if self.supervision == "outcome":
+            # Every step of episode j is scored by the episode's return: one score row per group.
+            score_rows = rollout_buffer.add_scores(rewards.sum(axis=1).reshape(n_envs, group_size))
+            row_of = lambda t, copies: score_rows[copies // group_size]  # noqa: E731
+        else:
+            # Step t of member j is scored by its discounted return-to-go, against the members alive at t.
+            returns_to_go = np.zeros_like(rewards)
+            running = np.zeros(len(rewards))
+            for t in reversed(range(horizon)):
+                running = rewards[:, t] + self.gamma * running
+                returns_to_go[:, t] = running
+            alive_mask = np.arange(horizon)[None, :] < lengths[:, None]
+            # rows ordered (t, sub-env): row t * n_envs + i holds the group of sub-env i at step t
+            scores = returns_to_go.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
+            mask = alive_mask.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
+            score_rows = rollout_buffer.add_scores(scores, mask)
+            row_of = lambda t, copies: score_rows[t * n_envs + copies // group_size]  # noqa: E731
+
+        for t, (obs, copies, actions, log_probs) in enumerate(
+            zip(
+                trajectory["obs"],
+                trajectory["copy_index"],
+                trajectory["actions"],
+                trajectory["log_probs"],
+                strict=True,
+            )
+        ):
+            obs_rows = rollout_buffer.add_observations(obs)
+            rollout_buffer.add_samples(obs_rows, actions, log_probs, row_of(t, copies), copies % group_size)
+
+        # The group's episodes are the agent's episodes: they follow the current policy.
+        for k in range(n_envs * group_size):
+            self.ep_info_buffer.extend([{"r": float(trajectory["raw_returns"][k]), "l": int(lengths[k])}])  # type: ignore[union-attr]
+        callback.update_locals(locals())
+        return callback.on_step()
+
+    def _episode_seed_rng(self) -> np.random.Generator:
+        if self._seed_rng is None:
+            self._seed_rng = np.random.default_rng(self.seed)
+        return self._seed_rng
+
+    # ------------------------------------------------------------------ update
+    def train(self) -> None:
+        """
+        Update the policy on the rollout buffer: ``n_epochs`` passes of minibatch gradient steps on the
+        GRPO objective (:func:`sb3_grpo.core.objective.grpo_loss`).
+        """
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        clip_range = self.clip_range(self._current_progress_remaining)  # type: ignore[operator]
+        buffer = self.rollout_buffer
+        if self.reference_policy is not None:
+            buffer.ref_log_probs = self._reference_log_probs(buffer)
+
+        entropy_losses, pg_losses, kl_refs, losses, clip_fractions, approx_kls = [], [], [], [], [], []
+        continue_training = True
+        for epoch in range(self.n_epochs):
+            for batch in buffer.get(self.batch_size):
+                actions = batch.actions
+                if isinstance(self.action_space, spaces.Discrete):
+                    actions = actions.long().flatten()
+                log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
+                advantages = batch.advantages
+                if self.normalize_advantage and len(advantages) > 1:
+                    advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+                out = grpo_loss(
+                    log_prob,
+                    batch.old_log_prob,
+                    advantages,
+                    clip_range=clip_range,
+                    clip_range_high=self.clip_range_high,
+                    ref_log_prob=batch.ref_log_prob,
+                    kl_coef=self.kl_coef,
+                    kl_estimator=self.kl_estimator,
+                    entropy=entropy,
+                    ent_coef=self.ent_coef,
+                )
+                pg_losses.append(out.policy_loss.item())
+                entropy_losses.append(-out.entropy.item())
+                kl_refs.append(out.kl.item())
+                losses.append(out.loss.item())
+                clip_fractions.append(out.clip_fraction)
+                approx_kls.append(out.approx_kl)
+                if self.target_kl is not None and out.approx_kl > 1.5 * self.target_kl:
+                    continue_training = False
+                    if self.verbose >= 1:
+                        print(f"Early stopping at step {epoch} due to reaching max kl: {out.approx_kl:.2f}")
+                    break
+                self.policy.optimizer.zero_grad()
+                out.loss.backward()
+                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.policy.optimizer.step()
+            self._n_updates += 1
+            if not continue_training:
+                break
+
+        self._n_train_calls += 1
+        if (
+            self.reference_policy is not None
+            and self.ref_update_interval is not None
+            and self._n_train_calls % self.ref_update_interval == 0
+        ):
+            self.reference_policy.load_state_dict(self.policy.state_dict())
+
+        self.logger.record("train/entropy_loss", float(np.mean(entropy_losses)) if entropy_losses else 0.0)
+        self.logger.record("train/policy_gradient_loss", float(np.mean(pg_losses)) if pg_losses else 0.0)
+        self.logger.record("train/kl_ref", float(np.mean(kl_refs)) if kl_refs else 0.0)
+        self.logger.record("train/approx_kl", float(np.mean(approx_kls)) if approx_kls else 0.0)
+        self.logger.record("train/clip_fraction", float(np.mean(clip_fractions)) if clip_fractions else 0.0)
+        self.logger.record("train/loss", losses[-1] if losses else 0.0)
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/clip_range", clip_range)
+        self.logger.record("train/group_size", self.group_size)
+
+    def _reference_log_probs(self, buffer: GroupRolloutBuffer) -> np.ndarray:
+        """``log pi_ref(a|s)`` of every sample in the buffer (no gradient)."""
+        assert self.reference_policy is not None
+        out = np.empty(len(buffer.actions), dtype=np.float32)
+        with th.no_grad():
+            for idx, obs, actions in buffer.iter_in_order(4096):
+                if isinstance(self.action_space, spaces.Discrete):
+                    actions = actions.long().flatten()
+                log_prob, _ = self.reference_policy.evaluate_actions(obs, actions)
+                out[idx] = log_prob.cpu().numpy()
+        return out
+
+    # ------------------------------------------------------------------ public
+    def learn(  # type: ignore[override]
+        self: SelfGRPO,
+        total_timesteps: int = DEFAULT_TOTAL_TIMESTEPS,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "GRPO",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfGRPO:
+        """
+        Train for ``total_timesteps`` env transitions (branch steps included).
+
+        :param total_timesteps: The budget in env transitions; default 100,000
+        :param callback: callback(s) called at every step of the agent's own trajectory
+        :param log_interval: Log every this many rollouts
+        :param tb_log_name: The name of the run for TensorBoard logging
+        :param reset_num_timesteps: Whether or not to reset the current timestep number (used in logging)
+        :param progress_bar: Display a progress bar using tqdm and rich.
+        :return: the trained model
+        """
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+
+def _repeat_observations(obs: NumpyObs, repeats: int) -> NumpyObs:
+    """Repeat each env's observation ``repeats`` times (env-major), dicts key by key."""
+    if isinstance(obs, dict):
+        return {key: np.repeat(value, repeats, axis=0) for key, value in obs.items()}
+    return np.repeat(obs, repeats, axis=0)
+
+
+def _validate_hyperparameters(**params: Any) -> None:
+    """Reject bad hyperparameters up front, saying what to change."""
+    choices = {
+        "group_mode": ("state", "episode"),
+        "supervision": ("outcome", "process"),
+        "kl_estimator": ("k1", "k2", "k3"),
+        "advantage_scaling": ("group_std", "batch_std", "none"),
+        "baseline": ("mean", "leave_one_out"),
+    }
+    for name, allowed in choices.items():
+        if params[name] not in allowed:
+            raise ValueError(f"Unknown {name}={params[name]!r}: use one of {', '.join(map(repr, allowed))}.")
+    group_size = params["group_size"]
+    if not isinstance(group_size, (int, np.integer)) or group_size < 2:
+        raise ValueError(
+            f"group_size must be an integer >= 2 (got {group_size!r}): a group-relative advantage compares "
+            "at least two members."
+        )
+    horizon = params["branch_horizon"]
+    if not isinstance(horizon, (int, np.integer)) or horizon < 0:
+        raise ValueError(
+            f"branch_horizon must be an integer >= 0 (got {horizon!r}); 0 scores the first reward only."
+        )
+    for name in ("n_steps", "n_epochs"):
+        if not isinstance(params[name], (int, np.integer)) or params[name] < 1:
+            raise ValueError(f"{name} must be an integer >= 1 (got {params[name]!r}).")
+    if not isinstance(params["batch_size"], (int, np.integer)) or params["batch_size"] < 2:
+        raise ValueError(
+            f"batch_size must be an integer > 1 (got {params['batch_size']!r}): with one sample per minibatch "
+            "normalized advantages are NaN (see https://github.com/DLR-RM/stable-baselines3/issues/440)."
+        )
+    if not 0.0 <= params["gamma"] <= 1.0:
+        raise ValueError(f"gamma must lie in [0, 1] (got {params['gamma']}).")
+    if not callable(params["clip_range"]) and params["clip_range"] <= 0:
+        raise ValueError(f"clip_range must be > 0 (got {params['clip_range']}); 0.1-0.3 is usual.")
+    if params["clip_range_high"] is not None and params["clip_range_high"] <= 0:
+        raise ValueError(f"clip_range_high must be > 0 or None (got {params['clip_range_high']}).")
+    if params["kl_coef"] < 0:
+        raise ValueError(f"kl_coef must be >= 0 (got {params['kl_coef']}); 0 disables the KL penalty.")
+    interval = params["ref_update_interval"]
+    if interval is not None and (not isinstance(interval, (int, np.integer)) or interval < 1):
+        raise ValueError(f"ref_update_interval must be None or an integer >= 1 (got {interval!r}).")
+    if params["ent_coef"] < 0:
+        raise ValueError(f"ent_coef must be >= 0 (got {params['ent_coef']}).")
+    if params["max_grad_norm"] <= 0:
+        raise ValueError(f"max_grad_norm must be > 0 (got {params['max_grad_norm']}).")
+    if params["target_kl"] is not None and params["target_kl"] <= 0:
+        raise ValueError(f"target_kl must be > 0 or None (got {params['target_kl']}).")

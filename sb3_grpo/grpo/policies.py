@@ -1,0 +1,220 @@
+"""Actor-only policies for GRPO.
+
+GRPO needs no value function: the baseline of every advantage is the mean score of the other members
+of its group. These policies are SB3's ``ActorCriticPolicy`` family with the critic removed: the
+same feature extractors, ``net_arch``, ``activation_fn``, ``ortho_init``, gSDE and distributions, but
+no value head is built and ``predict_values`` refuses to run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.distributions import (
+    BernoulliDistribution,
+    CategoricalDistribution,
+    DiagGaussianDistribution,
+    MultiCategoricalDistribution,
+    StateDependentNoiseDistribution,
+)
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+    FlattenExtractor,
+    MlpExtractor,
+    NatureCNN,
+)
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from torch import nn
+
+
+class GRPOPolicy(ActorCriticPolicy):
+    """
+    Actor-only policy for GRPO (MlpPolicy).
+
+    Takes every argument of SB3's :class:`~stable_baselines3.common.policies.ActorCriticPolicy`.
+    ``net_arch`` is the actor's hidden layers: a list (``[64, 64]``) or a dict with a ``"pi"`` key; a
+    ``"vf"`` key is ignored with a warning, since there is no critic.
+
+    :param observation_space: Observation space
+    :param action_space: Action space
+    :param lr_schedule: Learning rate schedule
+    :param net_arch: The actor's hidden layer sizes
+    :param kwargs: The other keyword arguments of ``ActorCriticPolicy``
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.Tanh,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("share_features_extractor") is False:
+            raise ValueError(
+                "GRPO policies have no critic, so share_features_extractor=False has no meaning: "
+                "remove it from policy_kwargs."
+            )
+        if isinstance(net_arch, dict):
+            if "vf" in net_arch:
+                warnings.warn(
+                    "GRPO has no value function: net_arch['vf'] is ignored (pass net_arch=[...] for the actor).",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            net_arch = list(net_arch.get("pi", []))
+        elif net_arch is None:
+            features_extractor_class = kwargs.get("features_extractor_class", FlattenExtractor)
+            net_arch = [] if features_extractor_class is NatureCNN else [64, 64]
+        super().__init__(
+            observation_space, action_space, lr_schedule, net_arch, activation_fn, *args, **kwargs
+        )
+
+    def _build_mlp_extractor(self) -> None:
+        # Only the actor branch has layers; the empty critic branch holds no parameters.
+        assert isinstance(self.net_arch, list)
+        self.mlp_extractor = MlpExtractor(
+            self.features_dim,
+            net_arch=dict(pi=self.net_arch, vf=[]),
+            activation_fn=self.activation_fn,
+            device=self.device,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        """
+        Create the actor network, the action distribution's parameters and the optimizer (no critic).
+
+        :param lr_schedule: Learning rate schedule; ``lr_schedule(1)`` is the initial learning rate
+        """
+        self._build_mlp_extractor()
+        latent_dim_pi = self.mlp_extractor.latent_dim_pi
+
+        if isinstance(self.action_dist, DiagGaussianDistribution):
+            self.action_net, self.log_std = self.action_dist.proba_distribution_net(
+                latent_dim=latent_dim_pi, log_std_init=self.log_std_init
+            )
+        elif isinstance(self.action_dist, StateDependentNoiseDistribution):
+            self.action_net, self.log_std = self.action_dist.proba_distribution_net(
+                latent_dim=latent_dim_pi, latent_sde_dim=latent_dim_pi, log_std_init=self.log_std_init
+            )
+        elif isinstance(
+            self.action_dist, (CategoricalDistribution, MultiCategoricalDistribution, BernoulliDistribution)
+        ):
+            self.action_net = self.action_dist.proba_distribution_net(latent_dim=latent_dim_pi)
+        else:
+            raise NotImplementedError(f"Unsupported distribution '{self.action_dist}'.")
+
+        if self.ortho_init:
+            # Same gains as SB3's actor: sqrt(2) for hidden layers, 0.01 for the action head.
+            module_gains = {
+                self.features_extractor: np.sqrt(2),
+                self.mlp_extractor: np.sqrt(2),
+                self.action_net: 0.01,
+            }
+            for module, gain in module_gains.items():
+                module.apply(partial(self.init_weights, gain=gain))
+
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[call-arg]
+
+    def forward(self, obs: th.Tensor, deterministic: bool = False) -> tuple[th.Tensor, th.Tensor]:  # type: ignore[override]
+        """
+        Sample actions and their log-probabilities.
+
+        :param obs: Observations (a batch)
+        :param deterministic: Whether to take the distribution's mode instead of sampling
+        :return: actions and ``log pi(a|s)``
+        """
+        distribution = self.get_distribution(obs)
+        actions = distribution.get_actions(deterministic=deterministic)
+        log_prob = distribution.log_prob(actions)
+        actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
+        return actions, log_prob
+
+    def evaluate_actions(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor | None]:  # type: ignore[override]
+        """
+        Log-probabilities and entropies of given actions under the current policy.
+
+        :param obs: Observations
+        :param actions: Actions taken in those observations
+        :return: ``log pi(a|s)`` and the entropy of ``pi(.|s)`` (``None`` for distributions without a
+            closed form, e.g. squashed gSDE)
+        """
+        distribution = self.get_distribution(obs)
+        return distribution.log_prob(actions), distribution.entropy()
+
+    def predict_values(self, obs: PyTorchObs) -> th.Tensor:
+        raise NotImplementedError(
+            "GRPO policies have no value function: advantages are relative to the group's mean score."
+        )
+
+
+class GRPOCnnPolicy(GRPOPolicy):
+    """
+    Actor-only CNN policy for GRPO (CnnPolicy): :class:`GRPOPolicy` with SB3's ``NatureCNN`` extractor.
+
+    :param observation_space: Observation space (images)
+    :param action_space: Action space
+    :param lr_schedule: Learning rate schedule
+    :param kwargs: The other keyword arguments of :class:`GRPOPolicy`
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        *args: Any,
+        features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            *args,
+            features_extractor_class=features_extractor_class,
+            **kwargs,
+        )
+
+
+class GRPOMultiInputPolicy(GRPOPolicy):
+    """
+    Actor-only policy for Dict observation spaces (MultiInputPolicy), with SB3's ``CombinedExtractor``.
+
+    :param observation_space: Observation space (a ``spaces.Dict``)
+    :param action_space: Action space
+    :param lr_schedule: Learning rate schedule
+    :param kwargs: The other keyword arguments of :class:`GRPOPolicy`
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        *args: Any,
+        features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            *args,
+            features_extractor_class=features_extractor_class,
+            **kwargs,
+        )
+
+
+MlpPolicy = GRPOPolicy
+CnnPolicy = GRPOCnnPolicy
+MultiInputPolicy = GRPOMultiInputPolicy

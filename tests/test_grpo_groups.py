@@ -1,0 +1,216 @@
+"""Group sampling of the GRPO algorithm: scores by hand, accounting, statistics, bad input."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium import spaces
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+
+from sb3_grpo import GRPO
+from sb3_grpo.cloning import CloningError, get_state
+from sb3_grpo.grpo.branching import BranchPool, VecTransforms
+
+
+class LineEnv(gym.Env):
+    """Walk on a line: action 0 stays, 1 moves right; reward = position after the step; never ends."""
+
+    observation_space = spaces.Box(-np.inf, np.inf, shape=(1,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self, nan_at: int | None = None) -> None:
+        self.position = 0
+        self.t = 0
+        self.nan_at = nan_at
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.position, self.t = 0, 0
+        return np.array([self.position], dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.position += int(action)
+        self.t += 1
+        reward = float("nan") if self.t == self.nan_at else float(self.position)
+        return np.array([self.position], dtype=np.float32), reward, False, False, {}
+
+    def get_state(self) -> tuple[int, int]:
+        return self.position, self.t
+
+    def set_state(self, state: tuple[int, int]) -> None:
+        self.position, self.t = state
+
+
+def test_branch_scores_match_hand_computation() -> None:
+    venv = DummyVecEnv([LineEnv])
+    pool = BranchPool([[LineEnv(), LineEnv(), LineEnv()]], VecTransforms(venv))
+    always_right = lambda obs: (np.ones(len(obs), dtype=np.int64),) * 2 + (np.zeros(len(obs)),)  # noqa: E731
+    gamma = 0.5
+    # From position 2: member 0 stays (r0=2), member 1 and 2 move (r0=3); then two steps right.
+    source = LineEnv()
+    source.position = 2
+    state = get_state(source)
+    scores, n_transitions = pool.score_actions(
+        [state], np.array([0, 1, 1]), always_right, horizon=2, gamma=gamma
+    )
+    expected_stay = 2 + gamma * 3 + gamma**2 * 4
+    expected_move = 3 + gamma * 4 + gamma**2 * 5
+    np.testing.assert_allclose(scores, [[expected_stay, expected_move, expected_move]])
+    assert n_transitions == 3 * 3
+
+
+def test_num_timesteps_counts_every_transition() -> None:
+    n_envs, group_size, horizon, n_steps = 2, 3, 2, 4
+    env = make_vec_env(LineEnv, n_envs=n_envs)
+    model = GRPO(
+        "MlpPolicy", env, n_steps=n_steps, batch_size=8, group_size=group_size, branch_horizon=horizon, seed=0
+    )
+    model.learn(1)  # one rollout
+    per_decision = 1 + group_size * (1 + horizon)  # main step + G branches of H+1 steps
+    assert model.num_timesteps == n_steps * n_envs * per_decision
+    assert model._n_decisions == n_steps * n_envs
+
+
+def test_monitor_sees_only_the_agents_trajectory() -> None:
+    env = make_vec_env("CartPole-v1", n_envs=1, seed=0)
+    model = GRPO("MlpPolicy", env, n_steps=16, batch_size=32, group_size=4, branch_horizon=4, seed=0)
+    model.learn(3000)
+    monitor = env.envs[0]
+    assert isinstance(monitor, Monitor)
+    # Every decision is one step of the real env: episode lengths + the running episode == decisions.
+    current = len(monitor.rewards)
+    assert sum(monitor.get_episode_lengths()) + current == model._n_decisions
+    assert model.num_timesteps > 3 * model._n_decisions  # branch steps were made, and not recorded
+
+
+def test_vec_normalize_statistics_only_from_real_steps() -> None:
+    env = VecNormalize(make_vec_env("CartPole-v1", n_envs=2, seed=0))
+    model = GRPO("MlpPolicy", env, n_steps=8, batch_size=32, group_size=4, branch_horizon=3, seed=0)
+    model.learn(1)
+    # RunningMeanStd starts at count 1e-4 and adds n_envs per reset and per real step.
+    assert env.obs_rms.count == pytest.approx(1e-4 + 2 * (1 + model._n_decisions // 2))
+    assert env.ret_rms.count == pytest.approx(1e-4 + model._n_decisions)
+
+
+class NoisyLineEnv(LineEnv):
+    """LineEnv with Gaussian reward noise from the env's own RNG (restored with the state)."""
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = super().step(action)
+        return obs, reward + float(self.np_random.normal()), terminated, truncated, info
+
+    def get_state(self) -> tuple[int, int, dict]:  # type: ignore[override]
+        return self.position, self.t, self.np_random.bit_generator.state
+
+    def set_state(self, state: tuple[int, int, dict]) -> None:  # type: ignore[override]
+        self.position, self.t, rng_state = state
+        self.np_random.bit_generator.state = rng_state
+
+
+def test_agent_step_is_member_zero_first_step() -> None:
+    # Common random numbers: the real env's reward equals member 0's branch reward (H=0), noise included.
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class RecordRewards(BaseCallback):
+        def _on_step(self) -> bool:
+            self.rewards.append(self.locals["rewards"].copy())
+            self.scores.append(self.locals["scores"].copy())
+            return True
+
+    recorder = RecordRewards()
+    recorder.rewards, recorder.scores = [], []
+    env = make_vec_env(NoisyLineEnv, n_envs=2, seed=5)
+    model = GRPO("MlpPolicy", env, n_steps=16, batch_size=32, group_size=4, branch_horizon=0, seed=0)
+    model.learn(1, callback=recorder)
+    real = np.stack(recorder.rewards)  # (n_steps, n_envs)
+    member0 = np.stack(recorder.scores)[:, :, 0]
+    np.testing.assert_allclose(real, member0, rtol=1e-6)
+    assert np.std(real) > 0.1  # the noise is really there
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(group_size=1), "group_size"),
+        (dict(group_size=2.5), "group_size"),
+        (dict(branch_horizon=-1), "branch_horizon"),
+        (dict(group_mode="tree"), "group_mode"),
+        (dict(supervision="dense"), "supervision"),
+        (dict(advantage_scaling="max"), "advantage_scaling"),
+        (dict(baseline="median"), "baseline"),
+        (dict(kl_estimator="k4"), "kl_estimator"),
+        (dict(batch_size=1), "batch_size"),
+        (dict(batch_size=10_000), "batch_size"),
+        (dict(clip_range=0.0), "clip_range"),
+        (dict(kl_coef=-1.0), "kl_coef"),
+        (dict(ref_update_interval=0), "ref_update_interval"),
+        (dict(gamma=1.5), "gamma"),
+        (dict(n_epochs=0), "n_epochs"),
+    ],
+)
+def test_bad_hyperparameters(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        GRPO("MlpPolicy", "CartPole-v1", **kwargs)
+
+
+def test_batch_size_not_dividing_warns() -> None:
+    with pytest.warns(UserWarning, match="does not divide"):
+        GRPO("MlpPolicy", "CartPole-v1", n_steps=8, group_size=4, batch_size=24)
+
+
+def test_nan_reward_names_step_and_env() -> None:
+    env = DummyVecEnv([LineEnv, lambda: LineEnv(nan_at=3)])
+    model = GRPO("MlpPolicy", env, n_steps=8, batch_size=8, group_size=2, branch_horizon=0, seed=0)
+    with pytest.raises(ValueError, match=r"non-finite reward .* sub-env index 1"):
+        model.learn(200)
+
+
+class LockedEnv(LineEnv):
+    """Holds a lock: neither deep-copyable nor natively cloneable."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    get_state = None  # type: ignore[assignment]
+    set_state = None  # type: ignore[assignment]
+
+
+def test_uncloneable_env_is_refused_in_state_mode() -> None:
+    model = GRPO("MlpPolicy", DummyVecEnv([LockedEnv]), n_steps=4, batch_size=8, group_size=2)
+    with pytest.raises(CloningError, match="get_state"):
+        model.learn(100)
+
+
+def test_subproc_without_cloneable_wrapper_is_refused() -> None:
+    env = make_vec_env(
+        "CartPole-v1", n_envs=2, vec_env_cls=SubprocVecEnv, vec_env_kwargs={"start_method": "fork"}
+    )
+    try:
+        model = GRPO("MlpPolicy", env, n_steps=4, batch_size=8, group_size=2)
+        with pytest.raises(CloningError, match="CloneableWrapper"):
+            model.learn(100)
+    finally:
+        env.close()
+
+
+def test_load_onto_env_with_other_spaces(tmp_path) -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", n_steps=4, batch_size=8, group_size=2)
+    model.save(tmp_path / "cartpole.zip")
+    with pytest.raises(ValueError, match="spaces do not match"):
+        GRPO.load(tmp_path / "cartpole.zip", env=make_vec_env("Pendulum-v1"))
+
+
+def test_vec_frame_stack_is_refused_with_fix() -> None:
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    env = VecFrameStack(make_vec_env("CartPole-v1"), n_stack=2)
+    model = GRPO("MlpPolicy", env, n_steps=4, batch_size=8, group_size=2)
+    with pytest.raises(ValueError, match="FrameStackObservation"):
+        model.learn(100)
