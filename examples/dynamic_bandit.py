@@ -21,6 +21,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--no-ppo", action="store_true", help="skip PPO")
     parser.add_argument("--no-progress-bar", action="store_true")
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # small networks: one thread is fastest (and fair to PPO)
 
     print(f"Training GRPO on {ENV_ID} for {args.decisions} decisions ...")
     results = [run_grpo(args.decisions, args.seed, progress_bar=not args.no_progress_bar)]

@@ -68,6 +68,8 @@ class GRPO(OnPolicyAlgorithm):
     episodes in ``rollout/ep_rew_mean``.
 
     With ``n_envs > 1`` each sub-env has its own groups: a group never mixes members of two sub-envs.
+    Callbacks' ``on_step`` runs once per decision of all sub-envs (state mode), or once per group of
+    episodes (episode mode).
 
     Accounting: ``num_timesteps`` (and so ``total_timesteps`` in :meth:`learn`) counts **every** env
     transition, branch steps included, so that equal budgets compare fairly with PPO. The number of
