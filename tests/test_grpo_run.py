@@ -52,34 +52,35 @@ def make_env(name: str, n_envs: int, vec_env_cls: type) -> DummyVecEnv | Subproc
 
 @pytest.mark.parametrize("space", list(ACTION_SPACE_ENVS))
 @pytest.mark.parametrize("group_mode", ["state", "episode"])
-def test_learn_predict_save_load(space: str, group_mode: str, tmp_path) -> None:
-    env = make_env(space, n_envs=2, vec_env_cls=DummyVecEnv)
-    n_steps = 1 if group_mode == "episode" else SMALL["n_steps"]
-    model = GRPO("MlpPolicy", env, **{**SMALL, "n_steps": n_steps, "group_mode": group_mode})
-    model.learn(600)
-    assert model.num_timesteps >= 600
-
-    obs = env.reset()
-    actions, _ = model.predict(obs, deterministic=True)
-    assert env.action_space.contains(actions[0])
-
-    model.save(tmp_path / "model.zip")
-    loaded = GRPO.load(tmp_path / "model.zip", env=env)
-    loaded_actions, _ = loaded.predict(obs, deterministic=True)
-    np.testing.assert_array_equal(actions, loaded_actions)
-    loaded.learn(200, reset_num_timesteps=False)
-
-
-@pytest.mark.parametrize("group_mode", ["state", "episode"])
-def test_subproc_vec_env(group_mode: str) -> None:
-    env = make_env("Discrete", n_envs=2, vec_env_cls=SubprocVecEnv)
+@pytest.mark.parametrize("vec_env_cls", [DummyVecEnv, SubprocVecEnv])
+def test_learn_predict_save_load(space: str, group_mode: str, vec_env_cls: type, tmp_path) -> None:
+    env = make_env(space, n_envs=2, vec_env_cls=vec_env_cls)
     try:
         n_steps = 1 if group_mode == "episode" else SMALL["n_steps"]
         model = GRPO("MlpPolicy", env, **{**SMALL, "n_steps": n_steps, "group_mode": group_mode})
-        model.learn(400)
-        assert model.num_timesteps >= 400
+        model.learn(600)
+        assert model.num_timesteps >= 600
+
+        obs = env.reset()
+        actions, _ = model.predict(obs, deterministic=True)
+        assert env.action_space.contains(actions[0])
+
+        model.save(tmp_path / "model.zip")
+        loaded = GRPO.load(tmp_path / "model.zip", env=env)
+        loaded_actions, _ = loaded.predict(obs, deterministic=True)
+        np.testing.assert_array_equal(actions, loaded_actions)
+        loaded.learn(200, reset_num_timesteps=False)
     finally:
         env.close()
+
+
+def test_learn_without_arguments_has_a_documented_default() -> None:
+    import inspect
+
+    from sb3_grpo.grpo.grpo import DEFAULT_TOTAL_TIMESTEPS
+
+    default = inspect.signature(GRPO.learn).parameters["total_timesteps"].default
+    assert default == DEFAULT_TOTAL_TIMESTEPS == 100_000
 
 
 @pytest.mark.parametrize("supervision", ["outcome", "process"])
