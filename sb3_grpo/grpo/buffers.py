@@ -70,7 +70,7 @@ class GroupRolloutBuffer:
         self._obs_chunks: list[NumpyObs] = []
         self._n_obs = 0
         self._score_chunks: list[np.ndarray] = []
-        self._mask_chunks: list[np.ndarray] = []
+        self._mask_chunks: list[np.ndarray | None] = []
         self._n_rows = 0
         self._sample_chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.advantages: np.ndarray | None = None
@@ -105,10 +105,9 @@ class GroupRolloutBuffer:
         :return: The row indices, to pass to :meth:`add_samples`
         """
         scores = np.asarray(scores, dtype=np.float64).reshape(-1, self.group_size)
-        if mask is None:
-            mask = np.ones_like(scores, dtype=bool)
         self._score_chunks.append(scores)
-        self._mask_chunks.append(np.asarray(mask, dtype=bool).reshape(scores.shape))
+        # None: all members present (expanded once, in compute_advantages)
+        self._mask_chunks.append(None if mask is None else np.asarray(mask, dtype=bool).reshape(scores.shape))
         rows = np.arange(self._n_rows, self._n_rows + len(scores))
         self._n_rows += len(scores)
         return rows
@@ -163,7 +162,14 @@ class GroupRolloutBuffer:
             np.concatenate([chunk[i] for chunk in self._sample_chunks]) for i in range(5)
         )
         scores = th.as_tensor(np.concatenate(self._score_chunks))
-        mask = th.as_tensor(np.concatenate(self._mask_chunks))
+        mask = th.as_tensor(
+            np.concatenate(
+                [
+                    np.ones(scores_chunk.shape, dtype=bool) if mask_chunk is None else mask_chunk
+                    for scores_chunk, mask_chunk in zip(self._score_chunks, self._mask_chunks, strict=True)
+                ]
+            )
+        )
         advantages = group_advantages(scores, mask, scaling=scaling, baseline=baseline)
         self.advantages = advantages.numpy()[self.score_rows, self.members].astype(np.float32)
         flat = zero_std_groups(scores, mask)

@@ -218,6 +218,7 @@ class GRPO(OnPolicyAlgorithm):
         self._branch_pool: BranchPool | None = None
         self._cloner: VecEnvCloner | None = None
         self._seed_rng: np.random.Generator | None = None
+        self._members: np.ndarray | None = None
 
         if self.env is not None and group_mode == "state":
             n_samples = n_steps * self.env.num_envs * group_size
@@ -414,7 +415,7 @@ class GRPO(OnPolicyAlgorithm):
             actions=actions,
             log_probs=log_probs,
             score_rows=np.repeat(score_rows, group_size),
-            members=np.tile(np.arange(group_size), n_envs),
+            members=self._member_index(n_envs),
         )
         self._last_obs = new_obs  # type: ignore[assignment]
         self._last_episode_starts = dones
@@ -474,6 +475,12 @@ class GRPO(OnPolicyAlgorithm):
             self.ep_info_buffer.extend([{"r": float(trajectory["raw_returns"][k]), "l": int(lengths[k])}])  # type: ignore[union-attr]
         callback.update_locals(locals())
         return callback.on_step()
+
+    def _member_index(self, n_envs: int) -> np.ndarray:
+        """``[0, 1, .., G-1]`` repeated for each sub-env (cached: it is the same at every decision)."""
+        if self._members is None or len(self._members) != n_envs * self.group_size:
+            self._members = np.tile(np.arange(self.group_size), n_envs)
+        return self._members
 
     def _episode_seed_rng(self) -> np.random.Generator:
         if self._seed_rng is None:
