@@ -1,0 +1,168 @@
+"""Shared pieces of the benchmark scripts: hyperparameters (rl-zoo and ``zoo_configs/grpo.yml``) and statistics.
+
+Hyperparameters are read the way the RL Baselines3 Zoo reads them: ``policy_kwargs`` is a string
+evaluated with ``nn``/``th`` in scope, ``lin_X`` strings become linear schedules, and ``n_timesteps``,
+``n_envs``, ``policy`` and ``normalize`` are taken out of the algorithm's keyword arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+import yaml
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # so that `envs` and `examples` import from any working directory
+    sys.path.insert(0, str(ROOT))
+
+#: GRPO's zoo configuration (written beside the zoo integration; optional).
+GRPO_ZOO_CONFIG = ROOT / "zoo_configs" / "grpo.yml"
+
+#: Keys of a zoo entry that are not constructor arguments.
+_ZOO_ONLY_KEYS = (
+    "n_timesteps",
+    "n_envs",
+    "policy",
+    "normalize",
+    "env_wrapper",
+    "vec_env_wrapper",
+    "frame_stack",
+    "callback",
+    "monitor_kwargs",
+    "env_kwargs",
+    "eval_env_kwargs",
+    "normalize_kwargs",
+)
+#: Keys whose ``lin_X`` strings the zoo turns into linear schedules.
+_SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf", "delta_std")
+
+
+@dataclass
+class Hyperparams:
+    """What one algorithm needs on one env.
+
+    :param kwargs: keyword arguments of the algorithm's constructor
+    :param n_envs: number of training sub-envs
+    :param policy: policy alias
+    :param normalize: ``None`` or the keyword arguments of ``VecNormalize``
+    :param source: where they came from (for the report)
+    """
+
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    n_envs: int = 1
+    policy: str = "MlpPolicy"
+    normalize: dict[str, Any] | None = None
+    source: str = "defaults"
+
+
+def linear_schedule(initial_value: float) -> Any:
+    """A schedule from ``initial_value`` (progress 1) down to 0 (progress 0), as the zoo's ``lin_X``.
+
+    :param initial_value: value at the start of training
+    :return: a callable of the progress remaining
+    """
+    from rl_zoo3.utils import linear_schedule as zoo_linear_schedule
+
+    return zoo_linear_schedule(initial_value)
+
+
+def parse_zoo_entry(entry: dict[str, Any], source: str) -> Hyperparams:
+    """Turn one yaml entry of an rl-zoo hyperparameter file into :class:`Hyperparams`.
+
+    :param entry: the env's entry (a dict of hyperparameters)
+    :param source: a label saying where it was read
+    :return: the parsed hyperparameters
+    """
+    entry = dict(entry)
+    normalize_value = entry.get("normalize", False)
+    normalize: dict[str, Any] | None = None
+    if isinstance(normalize_value, str):
+        normalize = dict(eval(normalize_value))  # the zoo's own convention: a dict literal in a string
+    elif normalize_value:
+        normalize = {}
+    if normalize is not None and "gamma" in entry:
+        normalize.setdefault("gamma", entry["gamma"])  # as the zoo does: the return scale of the algorithm
+    kwargs = {k: v for k, v in entry.items() if k not in _ZOO_ONLY_KEYS}
+    for key in _SCHEDULE_KEYS:
+        value = kwargs.get(key)
+        if isinstance(value, str) and value.startswith("lin_"):
+            kwargs[key] = linear_schedule(float(value[len("lin_") :]))
+    if isinstance(kwargs.get("policy_kwargs"), str):
+        kwargs["policy_kwargs"] = eval(kwargs["policy_kwargs"], {"nn": nn, "th": th, "dict": dict})
+    return Hyperparams(
+        kwargs=kwargs,
+        n_envs=int(entry.get("n_envs", 1)),
+        policy=str(entry.get("policy", "MlpPolicy")),
+        normalize=normalize,
+        source=source,
+    )
+
+
+def zoo_hyperparams(algo: str, env_id: str) -> Hyperparams | None:
+    """The rl-zoo tuned hyperparameters of SB3's ``algo`` (``"ppo"``, ``"a2c"``) on ``env_id``.
+
+    :param algo: algorithm name as the zoo spells it
+    :param env_id: Gymnasium env id
+    :return: the hyperparameters, or None if the zoo has no entry for this env
+    """
+    import rl_zoo3
+
+    path = Path(rl_zoo3.__file__).parent / "hyperparams" / f"{algo}.yml"
+    with open(path) as file:
+        table = yaml.safe_load(file)
+    if env_id not in table:
+        return None
+    return parse_zoo_entry(table[env_id], f"rl_zoo3 {algo}.yml")
+
+
+def grpo_hyperparams(env_id: str, config: Path = GRPO_ZOO_CONFIG) -> Hyperparams:
+    """GRPO's hyperparameters on ``env_id``: its entry of ``zoo_configs/grpo.yml``, else GRPO's defaults.
+
+    :param env_id: Gymnasium env id
+    :param config: the yaml file to read
+    :return: the hyperparameters
+    """
+    if config.exists():
+        with open(config) as file:
+            table = yaml.safe_load(file) or {}
+        if env_id in table:
+            return parse_zoo_entry(table[env_id], f"{config.name}")
+    return Hyperparams(source="GRPO defaults")
+
+
+def iqm(values: np.ndarray) -> float:
+    """Interquartile mean: the mean of the middle 50% of the values (25% trimmed from each side).
+
+    :param values: 1-D scores (one per run)
+    :return: the IQM (the mean when fewer than 4 values leave nothing to trim)
+    """
+    values = np.sort(np.asarray(values, dtype=np.float64))
+    cut = int(0.25 * len(values))
+    return float(values[cut : len(values) - cut].mean())
+
+
+def iqm_ci(values: np.ndarray, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap confidence interval of the IQM over runs.
+
+    (``rliable`` 1.2 does the same; it is not used because its ``arch`` dependency fails to import with
+    the installed pandas.)
+
+    :param values: 1-D scores (one per run)
+    :param reps: bootstrap resamples
+    :param seed: seed of the resampling
+    :return: (low, high)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return float(values[0]), float(values[0])
+    rng = np.random.default_rng(seed)
+    samples = rng.choice(values, size=(reps, len(values)), replace=True)
+    boot = np.array([iqm(row) for row in samples])
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return float(low), float(high)

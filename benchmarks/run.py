@@ -1,0 +1,715 @@
+"""Does GRPO beat PPO, and where? GRPO vs SB3's PPO and A2C on the same envs, at equal env transitions.
+
+Every algorithm gets the same budget of **env transitions**: GRPO's branch steps (the G members of a
+group and their continuations) count like any other env step. Each run is evaluated with SB3's
+``evaluate_policy`` (deterministic) on a separate eval env at regular transition intervals, which
+gives learning curves; the table reports the final evaluation, the transitions needed to reach the
+zoo's "solved" threshold, and the wall time of training (evaluations excluded).
+
+Algorithms (``--algos``):
+
+* ``grpo``: GRPO with its ``zoo_configs/grpo.yml`` entry for the env (GRPO's defaults without one);
+* ``grpo_episode``: the same with ``group_mode="episode"`` (G whole episodes per update), run only
+  where the ``grpo`` entry is not already in episode mode;
+* ``ppo``, ``a2c``: SB3 with the rl-zoo tuned hyperparameters (``rl_zoo3/hyperparams/*.yml``),
+  ``VecNormalize`` where the zoo normalizes.
+
+The bandits (``DynamicBandit-v0``: abrupt changes; ``DynamicBanditRandomWalk-v0``: random-walk drift)
+are judged by dynamic regret on the agent's own trajectory, per decision and per env interaction
+(GRPO pulls a group of arms on env copies at every decision), beside the classic bandit agents.
+
+Usage::
+
+    python benchmarks/run.py --quick                      # ~5 min on 2 cores -> benchmarks/results/quick.*
+    python benchmarks/run.py                              # full mode (hours)
+    python benchmarks/run.py --envs CartPole-v1 --seeds 0 1 2 --algos grpo ppo --name cartpole
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks, envs, examples
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import A2C, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
+
+import envs  # noqa: F401  (registers the bandit env ids)
+from benchmarks._common import ROOT, Hyperparams, grpo_hyperparams, iqm, iqm_ci, zoo_hyperparams
+from envs.bandit_baselines import BASELINES, make_baseline, run_agent
+from examples.dynamic_bandit import GRPO_BANDIT_KWARGS, train_sb3
+from sb3_grpo import GRPO
+
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+ALGOS = ("grpo", "grpo_episode", "ppo", "a2c")
+ALGO_CLASSES: dict[str, type[BaseAlgorithm]] = {"grpo": GRPO, "grpo_episode": GRPO, "ppo": PPO, "a2c": A2C}
+#: What ``grpo_episode`` changes in GRPO's entry: G whole episodes per sub-env per update.
+EPISODE_MODE_OVERRIDES: dict[str, Any] = {"group_mode": "episode", "n_steps": 1, "batch_size": 256}
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """One benchmark env.
+
+    :param env_id: Gymnasium id
+    :param kind: ``"control"`` (eval return) or ``"bandit"`` (dynamic regret)
+    :param threshold: the zoo's "solved" return (None: none)
+    :param budget: full-mode budget: env transitions (control) or decisions (bandit)
+    :param quick_budget: quick-mode budget
+    :param n_evals: evaluations per run after the one at 0 transitions (control)
+    :param n_eval_episodes: episodes per evaluation
+    :param requires: module that must be importable (else the env is skipped)
+    """
+
+    env_id: str
+    kind: str
+    threshold: float | None
+    budget: int
+    quick_budget: int
+    n_evals: int = 10
+    n_eval_episodes: int = 10
+    requires: str | None = None
+
+
+ENVS: dict[str, EnvSpec] = {
+    spec.env_id: spec
+    for spec in (
+        EnvSpec("DynamicBandit-v0", "bandit", None, budget=5000, quick_budget=1000),
+        EnvSpec("DynamicBanditRandomWalk-v0", "bandit", None, budget=5000, quick_budget=1000),
+        EnvSpec("CartPole-v1", "control", 475.0, budget=100_000, quick_budget=40_000),
+        EnvSpec("Acrobot-v1", "control", -100.0, budget=200_000, quick_budget=30_000),
+        EnvSpec("Pendulum-v1", "control", -200.0, budget=100_000, quick_budget=30_000),
+        EnvSpec("MountainCarContinuous-v0", "control", 90.0, budget=50_000, quick_budget=20_000),
+        EnvSpec("LunarLander-v3", "control", 200.0, budget=1_000_000, quick_budget=100_000, requires="Box2D"),
+    )
+}
+QUICK_ENVS = ("DynamicBandit-v0", "DynamicBanditRandomWalk-v0", "CartPole-v1")
+QUICK_SEEDS = (0, 1)
+FULL_SEEDS = (0, 1, 2, 3, 4)
+#: Bandit settings of PPO/A2C (the zoo has none): short rollouts so that they update often, as in
+#: ``examples/dynamic_bandit.py``.
+BANDIT_SB3_KWARGS: dict[str, dict[str, Any]] = {
+    "ppo": dict(n_steps=64, batch_size=64, learning_rate=3e-3, ent_coef=0.01),
+    "a2c": dict(n_steps=8, learning_rate=3e-3, ent_coef=0.01),
+}
+
+
+@dataclass
+class RunResult:
+    """One training run on a control env.
+
+    :param env_id: env id
+    :param algo: algorithm key
+    :param seed: seed
+    :param timesteps: env transitions at each evaluation
+    :param returns: mean eval return at each evaluation
+    :param transitions: transitions made in total (branch steps included)
+    :param train_seconds: wall time of training, evaluations excluded
+    :param solved_at: transitions at the first evaluation after 0 that is >= threshold (None: never)
+    :param source: where the hyperparameters came from
+    """
+
+    env_id: str
+    algo: str
+    seed: int
+    timesteps: list[int] = field(default_factory=list)
+    returns: list[float] = field(default_factory=list)
+    transitions: int = 0
+    train_seconds: float = 0.0
+    solved_at: int | None = None
+    source: str = ""
+
+    @property
+    def final_return(self) -> float:
+        """Mean return of the last evaluation."""
+        return self.returns[-1]
+
+    @property
+    def transitions_per_second(self) -> float:
+        """Training transitions per wall second (evaluations excluded)."""
+        return self.transitions / max(self.train_seconds, 1e-9)
+
+
+@dataclass
+class BanditResult:
+    """One agent on one bandit for one seed.
+
+    :param env_id: env id
+    :param agent: agent name
+    :param seed: seed
+    :param regret: per-decision dynamic regret on the agent's own trajectory
+    :param interactions_per_decision: env pulls per decision (GRPO: 1 + its group)
+    :param seconds: wall time
+    """
+
+    env_id: str
+    agent: str
+    seed: int
+    regret: np.ndarray
+    interactions_per_decision: float
+    seconds: float
+
+    @property
+    def per_decision(self) -> float:
+        """Mean regret per decision."""
+        return float(self.regret.mean())
+
+    @property
+    def per_interaction(self) -> float:
+        """Regret per env interaction: the regret of the decisions over every pull made to reach them."""
+        return self.per_decision / self.interactions_per_decision
+
+
+class EvalCurveCallback(BaseCallback):
+    """Evaluate the model every ``eval_freq`` env transitions (``model.num_timesteps``, branches included).
+
+    :param eval_env: the evaluation env (never trained on)
+    :param eval_freq: transitions between evaluations
+    :param n_eval_episodes: episodes per evaluation
+    """
+
+    def __init__(self, eval_env: VecEnv, eval_freq: int, n_eval_episodes: int) -> None:
+        super().__init__()
+        self.eval_env = eval_env
+        self.eval_freq = eval_freq
+        self.n_eval_episodes = n_eval_episodes
+        self.timesteps: list[int] = []
+        self.returns: list[float] = []
+        self.eval_seconds = 0.0
+        self._next = 0
+
+    def evaluate(self) -> None:
+        """Run one evaluation now and record it (its time is kept apart from training time)."""
+        start = time.perf_counter()
+        if isinstance(self.eval_env, VecNormalize):
+            sync_envs_normalization(self.model.get_env(), self.eval_env)  # type: ignore[arg-type]
+        mean_return, _ = evaluate_policy(
+            self.model, self.eval_env, n_eval_episodes=self.n_eval_episodes, deterministic=True
+        )
+        self.timesteps.append(int(self.model.num_timesteps))
+        self.returns.append(float(mean_return))  # type: ignore[arg-type]
+        self.eval_seconds += time.perf_counter() - start
+
+    def _on_training_start(self) -> None:
+        self.evaluate()
+        self._next = self.eval_freq
+
+    def _on_step(self) -> bool:
+        if self.model.num_timesteps >= self._next:
+            self.evaluate()
+            while self._next <= self.model.num_timesteps:
+                self._next += self.eval_freq
+        return True
+
+    def _on_training_end(self) -> None:
+        if not self.timesteps or self.timesteps[-1] != self.model.num_timesteps:
+            self.evaluate()
+
+
+def algo_hyperparams(algo: str, env_id: str) -> Hyperparams | None:
+    """The hyperparameters of ``algo`` on ``env_id`` (None: this combination is not run).
+
+    :param algo: a key of :data:`ALGOS`
+    :param env_id: env id
+    :return: the hyperparameters, or None when the zoo has no entry (PPO/A2C) or ``grpo_episode``
+        would repeat ``grpo``
+    """
+    if algo in ("ppo", "a2c"):
+        return zoo_hyperparams(algo, env_id)
+    params = grpo_hyperparams(env_id)
+    if algo == "grpo_episode":
+        if params.kwargs.get("group_mode") == "episode":
+            return None
+        kwargs = {k: v for k, v in params.kwargs.items() if k != "branch_horizon"}
+        params = Hyperparams(
+            {**kwargs, **EPISODE_MODE_OVERRIDES},
+            params.n_envs,
+            params.policy,
+            params.normalize,
+            params.source + " + episode mode",
+        )
+    return params
+
+
+def make_envs(env_id: str, params: Hyperparams, seed: int) -> tuple[VecEnv, VecEnv]:
+    """Training and evaluation envs (``VecNormalize`` where the config normalizes; eval never updates it).
+
+    :param env_id: env id
+    :param params: hyperparameters (``n_envs``, ``normalize``)
+    :param seed: seed of the training env; the eval env gets ``seed + 10_000``
+    :return: (train_env, eval_env)
+    """
+    train_env = make_vec_env(env_id, n_envs=params.n_envs, seed=seed)
+    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + 10_000)
+    if params.normalize is not None:
+        train_env = VecNormalize(train_env, **params.normalize)
+        eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+    return train_env, eval_env
+
+
+def run_control(
+    spec: EnvSpec, algo: str, seed: int, budget: int, n_eval_episodes: int, device: str = "cpu"
+) -> RunResult | None:
+    """Train ``algo`` on a control env for ``budget`` transitions, evaluating along the way.
+
+    :param spec: the env
+    :param algo: a key of :data:`ALGOS`
+    :param seed: seed
+    :param budget: env transitions (GRPO's branch steps included)
+    :param n_eval_episodes: episodes per evaluation
+    :param device: torch device
+    :return: the run, or None when ``algo`` is not run on this env
+    """
+    params = algo_hyperparams(algo, spec.env_id)
+    if params is None:
+        return None
+    train_env, eval_env = make_envs(spec.env_id, params, seed)
+    model = ALGO_CLASSES[algo](params.policy, train_env, seed=seed, device=device, **params.kwargs)
+    callback = EvalCurveCallback(eval_env, max(budget // spec.n_evals, 1), n_eval_episodes)
+    start = time.perf_counter()
+    model.learn(budget, callback=callback)
+    seconds = time.perf_counter() - start - callback.eval_seconds
+    train_env.close()
+    eval_env.close()
+    solved = None
+    if spec.threshold is not None:
+        # Evaluations after training started only: an untrained deterministic policy can balance a pole.
+        hits = [
+            t
+            for t, r in zip(callback.timesteps, callback.returns, strict=True)
+            if t > 0 and r >= spec.threshold
+        ]
+        solved = hits[0] if hits else None
+    return RunResult(
+        spec.env_id,
+        algo,
+        seed,
+        callback.timesteps,
+        callback.returns,
+        int(model.num_timesteps),
+        seconds,
+        solved,
+        params.source,
+    )
+
+
+def grpo_bandit_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
+    """GRPO's bandit settings: the env's ``grpo.yml`` entry, else ``DynamicBandit-v0``'s, else the example's.
+
+    :param env_id: bandit env id
+    :return: (constructor kwargs, source)
+    """
+    for key in (env_id, "DynamicBandit-v0"):
+        params = grpo_hyperparams(key)
+        if params.source != "GRPO defaults":
+            return params.kwargs, f"{params.source} ({key})"
+    return dict(GRPO_BANDIT_KWARGS), "examples/dynamic_bandit.py"
+
+
+def run_bandit(
+    env_id: str, algos: list[str], seed: int, decisions: int, device: str = "cpu"
+) -> list[BanditResult]:
+    """Dynamic regret of GRPO/PPO/A2C (those in ``algos``) and the classic agents on one bandit.
+
+    :param env_id: bandit env id
+    :param algos: RL algorithms to run (``grpo_episode`` is skipped: 1000-pull episodes x G)
+    :param seed: seed
+    :param decisions: decisions (steps of each agent's own trajectory)
+    :param device: torch device
+    :return: one result per agent
+    """
+    results = []
+    for algo in algos:
+        env = make_vec_env(env_id, n_envs=1, seed=seed)
+        if algo == "grpo":
+            kwargs, _ = grpo_bandit_kwargs(env_id)
+            model: BaseAlgorithm = GRPO("MlpPolicy", env, seed=seed, device=device, **kwargs)
+            per_decision = 1 + kwargs.get("group_size", 4) * (1 + kwargs.get("branch_horizon", 8))
+        elif algo in BANDIT_SB3_KWARGS:
+            cls = PPO if algo == "ppo" else A2C
+            model = cls("MlpPolicy", env, seed=seed, device=device, **BANDIT_SB3_KWARGS[algo])
+            per_decision = 1
+        else:
+            continue
+        recorder, seconds = train_sb3(model, decisions, decisions * per_decision, False)
+        regret = np.array(recorder.regret[:decisions])
+        results.append(BanditResult(env_id, algo, seed, regret, per_decision, seconds))
+    for name in BASELINES:
+        bandit = gym.make(env_id)
+        start = time.perf_counter()
+        out = run_agent(make_baseline(name, bandit), bandit, decisions, seed=seed)
+        results.append(BanditResult(env_id, name, seed, out["regret"], 1.0, time.perf_counter() - start))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- report
+def _fmt_steps(values: list[int | None]) -> str:
+    solved = sorted(v for v in values if v is not None)
+    if not solved:
+        return f"never (0/{len(values)})"
+    median = int(np.median(solved))
+    return f"{median / 1000:.1f}k [{solved[0] / 1000:.1f}k-{solved[-1] / 1000:.1f}k] ({len(solved)}/{len(values)})"
+
+
+def control_table(runs: list[RunResult]) -> str:
+    """Markdown table: one row per env x algo.
+
+    :param runs: control runs
+    :return: the table
+    """
+    lines = [
+        "| env | algo | final return mean +- std | IQM [95% CI] | transitions to threshold: median [min-max] (solved) | transitions | train s | transitions/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for env_id in dict.fromkeys(r.env_id for r in runs):
+        threshold = ENVS[env_id].threshold if env_id in ENVS else None
+        for algo in dict.fromkeys(r.algo for r in runs if r.env_id == env_id):
+            group = [r for r in runs if r.env_id == env_id and r.algo == algo]
+            finals = np.array([r.final_return for r in group])
+            low, high = iqm_ci(finals)
+            steps = _fmt_steps([r.solved_at for r in group]) if threshold is not None else "-"
+            lines.append(
+                f"| {env_id} | {algo} | {finals.mean():.1f} +- {finals.std():.1f} | {iqm(finals):.1f} "
+                f"[{low:.1f}, {high:.1f}] | {steps} | {np.mean([r.transitions for r in group]):.0f} | "
+                f"{np.mean([r.train_seconds for r in group]):.1f} | "
+                f"{np.mean([r.transitions_per_second for r in group]):.0f} |"
+            )
+    return "\n".join(lines)
+
+
+def bandit_table(results: list[BanditResult]) -> str:
+    """Markdown table of dynamic regret: one row per bandit x agent, best per decision first.
+
+    :param results: bandit results
+    :return: the table
+    """
+    lines = [
+        "| env | agent | regret / decision mean +- std | total regret | env interactions / decision | regret / interaction | s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for env_id in dict.fromkeys(r.env_id for r in results):
+        rows = []
+        for agent in dict.fromkeys(r.agent for r in results if r.env_id == env_id):
+            group = [r for r in results if r.env_id == env_id and r.agent == agent]
+            per = np.array([r.per_decision for r in group])
+            total = np.mean([r.regret.sum() for r in group])
+            rows.append(
+                (
+                    per.mean(),
+                    f"| {env_id} | {agent} | {per.mean():.4f} +- {per.std():.4f} | {total:.1f} | "
+                    f"{group[0].interactions_per_decision:g} | "
+                    f"{np.mean([r.per_interaction for r in group]):.4f} | "
+                    f"{np.mean([r.seconds for r in group]):.1f} |",
+                )
+            )
+        lines += [row for _, row in sorted(rows)]
+    return "\n".join(lines)
+
+
+def plot_curves(runs: list[RunResult], out_dir: Path) -> list[Path]:
+    """One PNG per control env: mean eval return vs transitions, shaded min-max across seeds.
+
+    :param runs: control runs
+    :param out_dir: output folder
+    :return: the files written
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for env_id in dict.fromkeys(r.env_id for r in runs):
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        for algo in dict.fromkeys(r.algo for r in runs if r.env_id == env_id):
+            group = [r for r in runs if r.env_id == env_id and r.algo == algo]
+            end = min(r.timesteps[-1] for r in group)
+            grid = np.linspace(0, end, 40)
+            curves = np.array([np.interp(grid, r.timesteps, r.returns) for r in group])
+            line = ax.plot(grid, curves.mean(axis=0), label=f"{algo} ({len(group)} seeds)")[0]
+            ax.fill_between(grid, curves.min(axis=0), curves.max(axis=0), color=line.get_color(), alpha=0.2)
+        threshold = ENVS[env_id].threshold if env_id in ENVS else None
+        if threshold is not None:
+            ax.axhline(threshold, color="k", ls=":", lw=1, label=f"solved ({threshold:g})")
+        ax.set(
+            title=f"{env_id}: eval return vs env transitions", xlabel="env transitions (branches included)"
+        )
+        ax.set_ylabel("mean eval return")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out_dir / f"curve_{env_id}.png"
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def plot_regret(results: list[BanditResult], out_dir: Path) -> list[Path]:
+    """One PNG per bandit: cumulative regret vs decisions and vs env interactions (mean over seeds).
+
+    :param results: bandit results
+    :param out_dir: output folder
+    :return: the files written
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for env_id in dict.fromkeys(r.env_id for r in results):
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+        for agent in dict.fromkeys(r.agent for r in results if r.env_id == env_id):
+            group = [r for r in results if r.env_id == env_id and r.agent == agent]
+            cumulative = np.mean([np.cumsum(r.regret) for r in group], axis=0)
+            steps = np.arange(1, len(cumulative) + 1)
+            style = "-" if agent in ("grpo", "ppo", "a2c") else "--"
+            line = axes[0].plot(steps, cumulative, style, lw=1.2, label=agent)[0]
+            axes[1].plot(
+                steps * group[0].interactions_per_decision, cumulative, style, lw=1.2, color=line.get_color()
+            )
+        axes[0].set(
+            title=f"{env_id}: cumulative regret", xlabel="decision", ylabel="cumulative dynamic regret"
+        )
+        axes[1].set(title="same, per env interaction (GRPO's group pulls counted)", xlabel="env interactions")
+        axes[1].set_xscale("log")
+        axes[0].legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        path = out_dir / f"regret_{env_id}.png"
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def write_report(
+    name: str,
+    runs: list[RunResult],
+    bandit: list[BanditResult],
+    out_dir: Path,
+    settings: dict[str, Any],
+    skipped: list[str],
+) -> dict[str, Path]:
+    """Write ``<name>.md``, ``<name>.json`` and the PNGs into ``out_dir``.
+
+    :param name: report name (the mode)
+    :param runs: control runs
+    :param bandit: bandit results
+    :param out_dir: output folder
+    :param settings: how the benchmark was run (written in both files)
+    :param skipped: lines saying what was skipped and why
+    :return: the paths written, by kind
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pngs = (plot_curves(runs, out_dir) if runs else []) + (plot_regret(bandit, out_dir) if bandit else [])
+    lines = [
+        f"# Benchmark `{name}`: GRPO vs PPO vs A2C at equal env transitions",
+        "",
+        f"Command: `{settings['command']}`  ",
+        f"Machine: {settings['machine']}; seeds {settings['seeds']}; {settings['seconds']:.0f} s in all.",
+        "",
+    ]
+    if runs:
+        lines += [
+            "## Control envs: final deterministic eval return",
+            "",
+            "Budgets count every env transition (GRPO's branch steps included). Final return: mean of "
+            "the last evaluation; IQM over seeds with a 95% bootstrap CI; threshold = the zoo's solved "
+            "return; train s excludes evaluations.",
+            "",
+            control_table(runs),
+            "",
+            "Hyperparameter sources: " + "; ".join(sorted({f"{r.algo}: {r.source}" for r in runs})),
+            "",
+        ]
+    if bandit:
+        lines += [
+            "## Bandits: dynamic regret (lower is better)",
+            "",
+            "Regret of the arm pulled on the agent's own trajectory (GRPO: member 0 of each group, an "
+            "ordinary policy sample), averaged over decisions; per interaction divides by every pull made "
+            "(GRPO's group pulls counted).",
+            "",
+            bandit_table(bandit),
+            "",
+        ]
+    if skipped:
+        lines += ["## Skipped", "", *[f"- {line}" for line in skipped], ""]
+    lines += [
+        "## Plots",
+        "",
+        *[f"- `{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`" for p in pngs],
+        "",
+    ]
+    md_path = out_dir / f"{name}.md"
+    md_path.write_text("\n".join(lines))
+    raw = {
+        "settings": settings,
+        "skipped": skipped,
+        "control": [
+            {**asdict(r), "final_return": r.final_return, "transitions_per_second": r.transitions_per_second}
+            for r in runs
+        ],
+        "bandit": [
+            {
+                "env_id": r.env_id,
+                "agent": r.agent,
+                "seed": r.seed,
+                "decisions": len(r.regret),
+                "regret_per_decision": r.per_decision,
+                "regret_per_interaction": r.per_interaction,
+                "interactions_per_decision": r.interactions_per_decision,
+                "seconds": r.seconds,
+            }
+            for r in bandit
+        ],
+    }
+    json_path = out_dir / f"{name}.json"
+    json_path.write_text(json.dumps(raw, indent=1))
+    return {"md": md_path, "json": json_path, **{p.stem: p for p in pngs}}
+
+
+def run_benchmark(
+    env_ids: list[str],
+    algos: list[str],
+    seeds: list[int],
+    quick: bool,
+    out_dir: Path,
+    name: str,
+    budget: int | None = None,
+    n_eval_episodes: int | None = None,
+    device: str = "cpu",
+    command: str = "",
+    verbose: bool = True,
+) -> dict[str, Path]:
+    """Run every env x algo x seed and write the report.
+
+    :param env_ids: envs (keys of :data:`ENVS`)
+    :param algos: algorithms (keys of :data:`ALGOS`)
+    :param seeds: seeds
+    :param quick: use the quick budgets
+    :param out_dir: output folder
+    :param name: report name
+    :param budget: override every env's budget (transitions; decisions on bandits)
+    :param n_eval_episodes: override episodes per evaluation (quick: 5)
+    :param device: torch device
+    :param command: the command line, for the report
+    :param verbose: print progress
+    :return: the paths written
+    """
+    start = time.perf_counter()
+    runs: list[RunResult] = []
+    bandit: list[BanditResult] = []
+    skipped: list[str] = []
+
+    def report() -> dict[str, Path]:
+        """Write the report of what has run so far."""
+        settings = {
+            "command": command,
+            "mode": "quick" if quick else "full",
+            "envs": env_ids,
+            "algos": algos,
+            "seeds": seeds,
+            "budget_override": budget,
+            "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch thread(s), torch {torch.__version__}",
+            "seconds": time.perf_counter() - start,
+        }
+        return write_report(name, runs, bandit, out_dir, settings, skipped)
+
+    for env_id in env_ids:
+        spec = ENVS[env_id]
+        if spec.requires is not None and importlib.util.find_spec(spec.requires) is None:
+            skipped.append(f"{env_id}: `{spec.requires}` is not installed (pip install 'gymnasium[box2d]')")
+            continue
+        env_budget = budget or (spec.quick_budget if quick else spec.budget)
+        episodes = n_eval_episodes or (5 if quick else spec.n_eval_episodes)
+        for seed in seeds:
+            t0 = time.perf_counter()
+            if spec.kind == "bandit":
+                out = run_bandit(env_id, algos, seed, env_budget, device)
+                bandit += out
+                summary = ", ".join(f"{r.agent} {r.per_decision:.3f}" for r in out if r.agent in ALGOS)
+            else:
+                summary_parts = []
+                for algo in algos:
+                    run = run_control(spec, algo, seed, env_budget, episodes, device)
+                    if run is None:
+                        note = (
+                            f"{env_id} x {algo}: not run (no zoo entry, or grpo is already in episode mode)"
+                        )
+                        if note not in skipped:
+                            skipped.append(note)
+                        continue
+                    runs.append(run)
+                    summary_parts.append(f"{algo} {run.final_return:.1f} ({run.train_seconds:.0f}s)")
+                summary = ", ".join(summary_parts)
+            if verbose:
+                print(
+                    f"[{time.perf_counter() - start:6.0f}s] {env_id} seed {seed} ({time.perf_counter() - t0:.0f}s): {summary}",
+                    flush=True,
+                )
+            report()  # rewritten after every seed: a stopped run keeps what it measured
+    return report()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Path]:
+    """Command line entry point.
+
+    :param argv: arguments (default: ``sys.argv``)
+    :return: the paths written
+    """
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small budgets, CartPole + bandits, 2 seeds (~5 min)"
+    )
+    parser.add_argument("--envs", nargs="+", choices=list(ENVS), help="envs (default: the mode's)")
+    parser.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS), help="algorithms")
+    parser.add_argument("--seeds", nargs="+", type=int, help="seeds (default: 0 1 quick, 0..4 full)")
+    parser.add_argument("--budget", type=int, help="override budgets: transitions (bandits: decisions)")
+    parser.add_argument(
+        "--eval-episodes", type=int, help="episodes per evaluation (default 5 quick, 10 full)"
+    )
+    parser.add_argument("--name", help="report name (default: the mode, quick or full)")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output folder")
+    parser.add_argument("--device", default="cpu", help="torch device (small MLPs: cpu is fastest)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # small MLPs on shared cores: one thread is fastest, and fair to all
+    env_ids = args.envs or list(QUICK_ENVS if args.quick else ENVS)
+    seeds = args.seeds or list(QUICK_SEEDS if args.quick else FULL_SEEDS)
+    name = args.name or ("quick" if args.quick else "full")
+    command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    paths = run_benchmark(
+        env_ids,
+        args.algos,
+        seeds,
+        args.quick,
+        args.out,
+        name,
+        budget=args.budget,
+        n_eval_episodes=args.eval_episodes,
+        device=args.device,
+        command=command.strip(),
+    )
+    print(paths["md"].read_text())
+    return paths
+
+
+if __name__ == "__main__":
+    main()

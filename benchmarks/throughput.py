@@ -1,0 +1,306 @@
+"""Transitions per second: GRPO vs PPO with the same network, n_envs and minibatches, and GRPO's own overhead.
+
+In one run, per env (CartPole-v1 and Pendulum-v1 by default):
+
+* the raw env's step rate (``env.step`` in a loop with ``action_space.sample()``): the ceiling;
+* ``learn()`` throughput of GRPO and PPO, in env transitions per wall second (GRPO's branch steps
+  counted, as in ``num_timesteps``), with the same actor (``net_arch=[64, 64]``, tanh), ``n_envs=1``,
+  the same update size (128 samples: GRPO ``n_steps=32`` x ``group_size=4``, PPO ``n_steps=128``),
+  ``batch_size=64``, ``n_epochs=4``, learning rate 1e-3, one torch thread;
+* GRPO's bookkeeping and cloning overhead: the time spent in ``VecEnvCloner.get_states``, in
+  ``set_state`` on the branch copies, in the group buffer (``add_*``, ``compute_advantages``) and in
+  repeating observations for the group, as a fraction of the time the raw env needs for the
+  transitions GRPO made (target <= 30%). Timed by wrapping those functions during a second GRPO run
+  (the throughput figures come from a run without the wrappers).
+
+Usage::
+
+    python benchmarks/throughput.py [--timesteps 20000] [--envs CartPole-v1 Pendulum-v1] [--device cpu]
+                                    [--out benchmarks/results/throughput.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for `benchmarks._common`
+
+import gymnasium as gym
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+import sb3_grpo.grpo.branching as branching
+import sb3_grpo.grpo.grpo as grpo_module
+from sb3_grpo import GRPO
+from sb3_grpo.cloning import VecEnvCloner
+from sb3_grpo.grpo.buffers import GroupRolloutBuffer
+
+ENV_IDS = ("CartPole-v1", "Pendulum-v1")
+#: Settings shared by both algorithms.
+COMMON_KWARGS: dict[str, Any] = dict(
+    learning_rate=1e-3, batch_size=64, n_epochs=4, policy_kwargs=dict(net_arch=[64, 64])
+)
+GRPO_KWARGS: dict[str, Any] = dict(n_steps=32, group_size=4, branch_horizon=8)
+PPO_KWARGS: dict[str, Any] = dict(n_steps=128)
+OVERHEAD_TARGET = 0.30
+SPEEDUP_TARGET = 1.2
+
+
+@dataclass
+class Timers:
+    """Accumulated wall time and call counts, by name."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        """Return ``function`` timed under ``name``.
+
+        :param name: timer name
+        :param function: the function to time
+        :return: the timed function
+        """
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+                self.calls[name] = self.calls.get(name, 0) + 1
+
+        return timed
+
+
+#: (owner, attribute, timer name) of what counts as GRPO's overhead, and of its env steps.
+OVERHEAD_TARGETS: tuple[tuple[Any, str, str], ...] = (
+    (VecEnvCloner, "get_states", "get_states"),
+    (branching, "set_state", "set_state (branch copies)"),
+    (GroupRolloutBuffer, "add_observations", "buffer adds"),
+    (GroupRolloutBuffer, "add_scores", "buffer adds"),
+    (GroupRolloutBuffer, "add_samples", "buffer adds"),
+    (GroupRolloutBuffer, "compute_advantages", "group advantages"),
+    (grpo_module, "_repeat_observations", "repeat observations"),
+)
+ENV_STEP_TARGETS: tuple[tuple[Any, str, str], ...] = (
+    (branching.BranchPool, "_step", "branch env steps"),
+    (DummyVecEnv, "step_wait", "own-trajectory env steps"),
+)
+
+
+@contextmanager
+def instrumented(timers: Timers, targets: tuple[tuple[Any, str, str], ...]) -> Iterator[Timers]:
+    """Time the given functions while the block runs, then put the originals back.
+
+    :param timers: where to accumulate
+    :param targets: (owner, attribute, timer name) triples
+    :return: the timers
+    """
+    originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in targets]
+    try:
+        for (owner, attr, name), (_, _, original) in zip(targets, originals, strict=True):
+            setattr(owner, attr, timers.wrap(name, original))
+        yield timers
+    finally:
+        for owner, attr, original in originals:
+            setattr(owner, attr, original)
+
+
+def raw_env_rate(env_id: str, steps: int, seed: int = 0) -> tuple[float, float]:
+    """The raw env's step rate with random actions, and its time per ``env.step`` alone.
+
+    :param env_id: env id (``gym.make``: TimeLimit, OrderEnforcing and the checker included)
+    :param steps: steps to run
+    :param seed: seed
+    :return: (steps per second including ``action_space.sample()``, seconds per ``env.step`` call)
+    """
+    env = gym.make(env_id)
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    in_step = 0.0
+    start = time.perf_counter()
+    for _ in range(steps):
+        action = env.action_space.sample()
+        t0 = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(action)
+        in_step += time.perf_counter() - t0
+        if terminated or truncated:
+            env.reset()
+    total = time.perf_counter() - start
+    env.close()
+    return steps / total, in_step / steps
+
+
+def make_model(algo: str, env_id: str, seed: int, device: str) -> BaseAlgorithm:
+    """GRPO or PPO with the shared settings.
+
+    :param algo: ``"grpo"`` or ``"ppo"``
+    :param env_id: env id
+    :param seed: seed
+    :param device: torch device
+    :return: the model
+    """
+    env = make_vec_env(env_id, n_envs=1, seed=seed)
+    if algo == "grpo":
+        return GRPO("MlpPolicy", env, seed=seed, device=device, **COMMON_KWARGS, **GRPO_KWARGS)
+    return PPO("MlpPolicy", env, seed=seed, device=device, **COMMON_KWARGS, **PPO_KWARGS)
+
+
+def train_rate(model: BaseAlgorithm, timesteps: int) -> tuple[float, float, float]:
+    """Run ``learn`` and measure it.
+
+    :param model: the model
+    :param timesteps: budget in env transitions
+    :return: (transitions per second, wall seconds, share of the wall time spent in ``train()``)
+    """
+    timers = Timers()
+    model.train = timers.wrap("train", model.train)  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    model.learn(timesteps)
+    seconds = time.perf_counter() - start
+    return model.num_timesteps / seconds, seconds, timers.seconds.get("train", 0.0) / seconds
+
+
+def measure_env(env_id: str, timesteps: int, seed: int, device: str) -> dict[str, Any]:
+    """All measurements of one env.
+
+    :param env_id: env id
+    :param timesteps: budget of each ``learn`` (env transitions)
+    :param seed: seed
+    :param device: torch device
+    :return: a flat dict of the numbers
+    """
+    raw_rate, step_seconds = raw_env_rate(env_id, max(timesteps, 2000), seed)
+    ppo = make_model("ppo", env_id, seed, device)
+    ppo_rate, ppo_seconds, ppo_train_share = train_rate(ppo, timesteps)
+    grpo = make_model("grpo", env_id, seed, device)
+    grpo_rate, grpo_seconds, grpo_train_share = train_rate(grpo, timesteps)
+    # A second, identical run with the timers in place (they add a little time of their own).
+    grpo = make_model("grpo", env_id, seed, device)
+    timers = Timers()
+    with instrumented(timers, OVERHEAD_TARGETS + ENV_STEP_TARGETS):
+        model_run = train_rate(grpo, timesteps)
+    assert isinstance(grpo, GRPO)
+    env_step_names = {name for _, _, name in ENV_STEP_TARGETS}
+    overhead = {k: v for k, v in timers.seconds.items() if k not in env_step_names}
+    raw_steps_seconds = grpo.num_timesteps * step_seconds
+    measured_steps_seconds = sum(timers.seconds.get(name, 0.0) for name in env_step_names)
+    return {
+        "env_id": env_id,
+        "raw_rate": raw_rate,
+        "raw_step_us": step_seconds * 1e6,
+        "ppo_rate": ppo_rate,
+        "ppo_seconds": ppo_seconds,
+        "ppo_train_share": ppo_train_share,
+        "grpo_rate": grpo_rate,
+        "grpo_seconds": grpo_seconds,
+        "grpo_train_share": grpo_train_share,
+        "grpo_transitions": int(grpo.num_timesteps),
+        "grpo_decisions": int(grpo._n_decisions),
+        "ratio": grpo_rate / ppo_rate,
+        "overhead_seconds": overhead,
+        "overhead_total": sum(overhead.values()),
+        "raw_steps_seconds": raw_steps_seconds,
+        "measured_steps_seconds": measured_steps_seconds,
+        "overhead_fraction": sum(overhead.values()) / raw_steps_seconds,
+        "instrumented_seconds": model_run[1],
+    }
+
+
+def report(rows: list[dict[str, Any]], timesteps: int, device: str) -> str:
+    """The markdown tables of the measurements.
+
+    :param rows: one dict per env from :func:`measure_env`
+    :param timesteps: budget of each run
+    :param device: torch device
+    :return: markdown
+    """
+    lines = [
+        f"Throughput, {timesteps} transitions per run, device {device}, 1 torch thread, n_envs=1, "
+        "net_arch [64, 64], 128 samples per update, batch 64, 4 epochs.",
+        "",
+        "| env | raw env steps/s (random actions) | GRPO transitions/s | PPO transitions/s | GRPO / PPO | "
+        "GRPO decisions/s | time in train(): GRPO / PPO |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        decisions_rate = r["grpo_decisions"] / r["grpo_seconds"]
+        lines.append(
+            f"| {r['env_id']} | {r['raw_rate']:.0f} | {r['grpo_rate']:.0f} | {r['ppo_rate']:.0f} | "
+            f"**{r['ratio']:.2f}x** | {decisions_rate:.0f} | {r['grpo_train_share']:.0%} / "
+            f"{r['ppo_train_share']:.0%} |"
+        )
+    lines += [
+        "",
+        "GRPO's overhead (group bookkeeping and cloning) as a fraction of the raw env time of the "
+        "transitions it made (transitions x the raw `env.step` time):",
+        "",
+        "| env | raw env.step (us) | env time of its transitions (s) | get_states (s) | set_state on branches (s) "
+        "| buffer + advantages + repeat (s) | overhead / raw env time | env steps as timed inside GRPO (s) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        o = r["overhead_seconds"]
+        book = o.get("buffer adds", 0.0) + o.get("group advantages", 0.0) + o.get("repeat observations", 0.0)
+        lines.append(
+            f"| {r['env_id']} | {r['raw_step_us']:.1f} | {r['raw_steps_seconds']:.2f} | "
+            f"{o.get('get_states', 0.0):.3f} | {o.get('set_state (branch copies)', 0.0):.3f} | {book:.3f} | "
+            f"**{r['overhead_fraction']:.0%}** | {r['measured_steps_seconds']:.2f} |"
+        )
+    lines.append("")
+    for r in rows:
+        speed = "met" if r["ratio"] >= SPEEDUP_TARGET else "NOT met"
+        cost = "met" if r["overhead_fraction"] <= OVERHEAD_TARGET else "NOT met"
+        lines.append(
+            f"- {r['env_id']}: GRPO/PPO = {r['ratio']:.2f}x (target >= {SPEEDUP_TARGET}x: {speed}); "
+            f"overhead {r['overhead_fraction']:.0%} of raw env time (target <= {OVERHEAD_TARGET:.0%}: {cost})."
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Command line entry point.
+
+    :param argv: arguments (default: ``sys.argv``)
+    :return: the measurements (empty when the device is unavailable)
+    """
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--timesteps", type=int, default=20_000, help="env transitions per learn()")
+    parser.add_argument("--envs", nargs="+", default=list(ENV_IDS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (cuda is skipped when absent)")
+    parser.add_argument("--out", type=Path, help="also write the markdown here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        print(f"--device {args.device}: CUDA is not available on this machine, skipped.")
+        return []
+    rows = [measure_env(env_id, args.timesteps, args.seed, args.device) for env_id in args.envs]
+    text = report(rows, args.timesteps, args.device)
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(
+            "# Throughput\n\nCommand: `python benchmarks/throughput.py "
+            + " ".join(argv if argv is not None else sys.argv[1:])
+            + "`\n\n"
+            + text
+            + "\n"
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Smoke tests of the benchmark machinery (``benchmarks/run.py``, ``benchmarks/throughput.py``): tiny budgets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks import run, throughput
+from benchmarks._common import iqm, iqm_ci, parse_zoo_entry
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_iqm_and_ci() -> None:
+    assert iqm(np.array([1.0, 2.0, 3.0, 100.0])) == pytest.approx(2.5)
+    assert iqm(np.array([4.0, 6.0])) == pytest.approx(5.0)
+    low, high = iqm_ci(np.array([1.0, 2.0, 3.0, 100.0]), reps=300)
+    assert low <= 2.5 <= high
+    assert iqm_ci(np.array([7.0])) == (7.0, 7.0)
+
+
+def test_parse_zoo_entry() -> None:
+    params = parse_zoo_entry(
+        {
+            "n_envs": 4,
+            "n_timesteps": 1e5,
+            "policy": "MlpPolicy",
+            "normalize": True,
+            "gamma": 0.9,
+            "learning_rate": "lin_0.001",
+            "policy_kwargs": "dict(log_std_init=-2, activation_fn=nn.ReLU)",
+            "env_wrapper": "some.Wrapper",
+        },
+        "test",
+    )
+    assert params.n_envs == 4 and params.policy == "MlpPolicy"
+    assert params.normalize == {"gamma": 0.9}
+    assert set(params.kwargs) == {"gamma", "learning_rate", "policy_kwargs"}
+    assert params.kwargs["learning_rate"](1.0) == pytest.approx(1e-3)
+    assert params.kwargs["learning_rate"](0.5) == pytest.approx(5e-4)
+    assert params.kwargs["policy_kwargs"] == {"log_std_init": -2, "activation_fn": torch.nn.ReLU}
+
+
+def test_run_writes_report(tmp_path: Path) -> None:
+    budget = 300
+    paths = run.run_benchmark(
+        ["CartPole-v1", "DynamicBandit-v0"],
+        ["grpo", "ppo"],
+        [0],
+        quick=True,
+        out_dir=tmp_path,
+        name="smoke",
+        budget=budget,
+        n_eval_episodes=1,
+        verbose=False,
+    )
+    md = (tmp_path / "smoke.md").read_text()
+    for row in (
+        "| CartPole-v1 | grpo |",
+        "| CartPole-v1 | ppo |",
+        "| DynamicBandit-v0 | grpo |",
+        "| DynamicBandit-v0 | sw_ucb |",
+    ):
+        assert row in md
+    assert "| CartPole-v1 | a2c |" not in md
+
+    raw = json.loads((tmp_path / "smoke.json").read_text())
+    control = {r["algo"]: r for r in raw["control"]}
+    assert set(control) == {"grpo", "ppo"}
+    for r in control.values():
+        # Equal budgets in env transitions (branches included), overshooting by at most one rollout.
+        assert budget <= r["transitions"] < budget + 2000
+        assert r["timesteps"][0] == 0 and r["timesteps"][-1] == r["transitions"]
+        assert len(r["returns"]) == len(r["timesteps"]) >= 2
+    bandit = {r["agent"]: r for r in raw["bandit"] if r["seed"] == 0}
+    assert bandit["grpo"]["decisions"] == budget
+    assert bandit["grpo"]["interactions_per_decision"] == 11  # 1 real pull + a group of 10 pulls
+    assert bandit["grpo"]["regret_per_interaction"] == pytest.approx(
+        bandit["grpo"]["regret_per_decision"] / 11
+    )
+    assert bandit["uniform"]["regret_per_decision"] > bandit["sw_ucb"]["regret_per_decision"]
+
+    for name in ("curve_CartPole-v1.png", "regret_DynamicBandit-v0.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) < 300_000
+    assert paths["md"] == tmp_path / "smoke.md"
+
+
+def test_grpo_episode_variant_is_skipped_when_grpo_already_runs_episodes() -> None:
+    params = run.algo_hyperparams("grpo_episode", "CartPole-v1")
+    assert params is not None and params.kwargs["group_mode"] == "episode"
+    assert "branch_horizon" not in params.kwargs
+    grpo = run.algo_hyperparams("grpo", "Acrobot-v1")
+    if grpo is not None and grpo.kwargs.get("group_mode") == "episode":
+        assert run.algo_hyperparams("grpo_episode", "Acrobot-v1") is None
+
+
+def test_throughput_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "throughput.md"
+    rows = throughput.main(["--timesteps", "400", "--envs", "CartPole-v1", "--out", str(out)])
+    (row,) = rows
+    assert row["grpo_rate"] > 0 and row["ppo_rate"] > 0 and row["raw_rate"] > 0
+    assert row["ratio"] == pytest.approx(row["grpo_rate"] / row["ppo_rate"])
+    # The wrappers really timed GRPO's cloning and bookkeeping, and its env steps.
+    for name in ("get_states", "set_state (branch copies)", "buffer adds", "group advantages"):
+        assert row["overhead_seconds"][name] > 0
+    assert row["measured_steps_seconds"] > 0
+    assert "| CartPole-v1 |" in out.read_text()
+    # The originals are back in place after the instrumented run.
+    assert not hasattr(throughput.VecEnvCloner.get_states, "__wrapped__")
+    assert throughput.branching.set_state.__name__ == "set_state"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message printed without CUDA")
+def test_throughput_skips_cuda_when_absent(capsys: pytest.CaptureFixture[str]) -> None:
+    assert throughput.main(["--device", "cuda", "--timesteps", "10"]) == []
+    assert "CUDA is not available" in capsys.readouterr().out
