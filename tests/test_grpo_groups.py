@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.monitor import Monitor
@@ -15,6 +16,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNorm
 
 from sb3_grpo import GRPO
 from sb3_grpo.cloning import CloningError, get_state
+from sb3_grpo.core.advantages import group_advantages
 from sb3_grpo.grpo.branching import BranchPool, VecTransforms
 
 
@@ -214,3 +216,53 @@ def test_vec_frame_stack_is_refused_with_fix() -> None:
     model = GRPO("MlpPolicy", env, n_steps=4, batch_size=8, group_size=2)
     with pytest.raises(ValueError, match="FrameStackObservation"):
         model.learn(100)
+
+
+class CoinEnv(gym.Env):
+    """Three steps; the reward is the action (0 or 1). Deterministic, so episode groups are easy to check."""
+
+    observation_space = spaces.Box(0.0, 3.0, shape=(1,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0.0], dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return np.array([self.t], dtype=np.float32), float(action), self.t >= 3, False, {}
+
+
+@pytest.mark.parametrize("supervision", ["outcome", "process"])
+def test_episode_group_scores_by_hand(supervision: str) -> None:
+    gamma, group_size = 0.5, 3
+    model = GRPO(
+        "MlpPolicy",
+        DummyVecEnv([CoinEnv]),
+        group_mode="episode",
+        supervision=supervision,
+        group_size=group_size,
+        n_steps=1,
+        batch_size=9,
+        gamma=gamma,
+        seed=0,
+    )
+    model.learn(1)
+    buffer = model.rollout_buffer
+    scores = np.concatenate(buffer._score_chunks)
+    # actions[j, t]: member j's action at step t (samples are stored step by step, members in order)
+    actions = np.zeros((group_size, 3))
+    for n in range(len(buffer.members)):
+        t = int(buffer.observations[buffer.obs_rows[n]][0])
+        actions[buffer.members[n], t] = buffer.actions[n, 0]
+    if supervision == "outcome":
+        np.testing.assert_allclose(scores, [actions.sum(axis=1)])
+    else:
+        returns_to_go = np.stack([actions[:, t:] @ gamma ** np.arange(3 - t) for t in range(3)])
+        np.testing.assert_allclose(scores, returns_to_go)
+    # every sample carries the group-relative advantage of its (row, member) cell
+    expected = group_advantages(th.as_tensor(scores), scaling="group_std").numpy()
+    np.testing.assert_allclose(buffer.advantages, expected[buffer.score_rows, buffer.members], rtol=1e-5)
+    assert model.num_timesteps == group_size * 3
+    assert len(model.ep_info_buffer) == group_size

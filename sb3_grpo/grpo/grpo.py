@@ -443,7 +443,7 @@ class GRPO(OnPolicyAlgorithm):
         if self.supervision == "outcome":
             # Every step of episode j is scored by the episode's return: one score row per group.
             score_rows = rollout_buffer.add_scores(rewards.sum(axis=1).reshape(n_envs, group_size))
-            row_of = lambda t, copies: score_rows[copies // group_size]  # noqa: E731
+            rows_per_step = 0  # the same row at every step
         else:
             # Step t of member j is scored by its discounted return-to-go, against the members alive at t.
             returns_to_go = np.zeros_like(rewards)
@@ -456,7 +456,7 @@ class GRPO(OnPolicyAlgorithm):
             scores = returns_to_go.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
             mask = alive_mask.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
             score_rows = rollout_buffer.add_scores(scores, mask)
-            row_of = lambda t, copies: score_rows[t * n_envs + copies // group_size]  # noqa: E731
+            rows_per_step = n_envs
 
         for t, (obs, copies, actions, log_probs) in enumerate(
             zip(
@@ -468,7 +468,8 @@ class GRPO(OnPolicyAlgorithm):
             )
         ):
             obs_rows = rollout_buffer.add_observations(obs)
-            rollout_buffer.add_samples(obs_rows, actions, log_probs, row_of(t, copies), copies % group_size)
+            group_rows = score_rows[t * rows_per_step + copies // group_size]
+            rollout_buffer.add_samples(obs_rows, actions, log_probs, group_rows, copies % group_size)
 
         # The group's episodes are the agent's episodes: they follow the current policy.
         for k in range(n_envs * group_size):
