@@ -259,6 +259,7 @@ def get_state(env: gym.Env) -> ChainState:
     :return: an opaque, picklable state for :func:`set_state`.
     :raises CloningError: when the env cannot be cloned; the message says how to fix it.
     """
+    # The cache lookup of cloner_for(), inlined: this is GRPO's per-decision hot path.
     own = getattr(env, "__dict__", None)
     if own is not None:
         slot = own.get(_CACHE_ATTRIBUTE)
@@ -279,6 +280,7 @@ def set_state(env: gym.Env, state: Any) -> None:
     :param state: the saved state.
     :raises CloningError: when the state does not fit ``env``.
     """
+    # The cache lookup of cloner_for(), inlined: set_state runs G times per decision.
     own = getattr(env, "__dict__", None)
     if own is not None:
         slot = own.get(_CACHE_ATTRIBUTE)
