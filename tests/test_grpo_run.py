@@ -244,3 +244,29 @@ def test_cuda_device() -> None:
     model = GRPO("MlpPolicy", "CartPole-v1", device="cuda", **SMALL)
     model.learn(300)
     assert next(model.policy.parameters()).is_cuda
+
+
+def test_target_kl_stops_the_epochs_early() -> None:
+    # n_steps 8 x G 4 = 32 samples, batch 8: 4 minibatches per epoch, 4 epochs
+    kwargs = {**SMALL, "batch_size": 8, "n_epochs": 4}
+    free = GRPO("MlpPolicy", "CartPole-v1", **kwargs)
+    free.learn(1)
+    assert free._n_updates == 4
+    stopped = GRPO("MlpPolicy", "CartPole-v1", target_kl=1e-12, **kwargs)
+    stopped.learn(1)
+    assert stopped._n_updates == 1  # the second minibatch already exceeds 1.5 x target_kl
+
+
+def test_learning_rate_and_clip_range_schedules() -> None:
+    model = GRPO(
+        "MlpPolicy",
+        "CartPole-v1",
+        learning_rate=lambda progress: 1e-3 * progress,
+        clip_range=lambda progress: 0.1 + 0.1 * progress,
+        **SMALL,
+    )
+    model.learn(1000)  # the last rollout overshoots 1000 transitions: progress must stop at 0
+    lr = model.policy.optimizer.param_groups[0]["lr"]
+    assert 0 <= lr < 1e-3
+    assert model._current_progress_remaining == 0.0
+    assert model.clip_range(0.5) == pytest.approx(0.15)

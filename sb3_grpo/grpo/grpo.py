@@ -308,6 +308,12 @@ class GRPO(OnPolicyAlgorithm):
             )
         return [[gym.make(spec) for _ in range(self.group_size)] for spec in specs]
 
+    def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
+        # A rollout of G x (1 + H) transitions per decision overshoots ``total_timesteps`` by up to a
+        # rollout: clamp at 0, or a schedule such as ``lin_1e-3`` would give a negative learning rate.
+        super()._update_current_progress_remaining(num_timesteps, total_timesteps)
+        self._current_progress_remaining = max(0.0, self._current_progress_remaining)
+
     def _init_callback(self, callback: MaybeCallback, progress_bar: bool = False) -> BaseCallback:
         # SB3's bar advances by n_envs per callback call; ours by the transitions made, branches included.
         if progress_bar:
