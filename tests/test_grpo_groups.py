@@ -266,3 +266,22 @@ def test_episode_group_scores_by_hand(supervision: str) -> None:
     np.testing.assert_allclose(buffer.advantages, expected[buffer.score_rows, buffer.members], rtol=1e-5)
     assert model.num_timesteps == group_size * 3
     assert len(model.ep_info_buffer) == group_size
+
+
+def test_episode_mode_needs_no_cloning() -> None:
+    # An env that cannot be cloned still trains in episode mode: copies are remade from its spec.
+    if "LockedLine-v0" not in gym.registry:
+        gym.register("LockedLine-v0", entry_point=LockedEnv, max_episode_steps=5)
+    env = make_vec_env("LockedLine-v0", n_envs=1)
+    model = GRPO("MlpPolicy", env, group_mode="episode", n_steps=1, batch_size=8, group_size=2, seed=0)
+    with pytest.warns(UserWarning, match="gym.make\\('LockedLine-v0'\\)"):
+        model.learn(50)
+    assert model.num_timesteps >= 50
+
+
+def test_episode_mode_without_spec_or_cloning_is_refused() -> None:
+    model = GRPO(
+        "MlpPolicy", DummyVecEnv([LockedEnv]), group_mode="episode", n_steps=1, batch_size=8, group_size=2
+    )
+    with pytest.raises(CloningError, match="registered spec"):
+        model.learn(50)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -299,13 +300,23 @@ class GRPO(OnPolicyAlgorithm):
 
     def _fresh_env_copies(self, env: VecEnv) -> list[list[gym.Env]]:
         """Episode mode without cloning: new envs made from each sub-env's registered spec."""
-        specs = env.get_attr("spec")
+        try:
+            specs = [_recreatable_part(spec) for spec in env.get_attr("spec")]
+        except ValueError:  # a spec property that cannot be built
+            specs = [None]
         if any(spec is None for spec in specs):
             raise CloningError(
                 "group_mode='episode' needs private copies of the env: it could neither clone it nor remake it "
                 "from a registered spec. Register the env with gymnasium.register, or make it cloneable "
                 "(see sb3_grpo.cloning)."
             )
+        warnings.warn(
+            f"group_mode='episode': the env cannot be cloned, so its group copies are made with "
+            f"gym.make({specs[0].id!r}); wrappers added outside gym.make are not on the copies. Make the env "
+            "cloneable (see sb3_grpo.cloning) to have copies of the whole wrapped env.",
+            UserWarning,
+            stacklevel=2,
+        )
         return [[gym.make(spec) for _ in range(self.group_size)] for spec in specs]
 
     def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
@@ -610,6 +621,22 @@ class GRPO(OnPolicyAlgorithm):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
+
+
+def _recreatable_part(spec: Any) -> Any:
+    """``spec`` cut before the first wrapper that ``gym.make`` cannot recreate.
+
+    A wrapper that does not record its constructor arguments (SB3's ``Monitor``) has no kwargs in the
+    spec; the chain below it (what ``gym.make`` built: ``TimeLimit``, ...) is what gets remade.
+    """
+    if spec is None:
+        return None
+    recreatable = []
+    for wrapper_spec in spec.additional_wrappers:
+        if wrapper_spec.kwargs is None:
+            break
+        recreatable.append(wrapper_spec)
+    return dataclasses.replace(spec, additional_wrappers=tuple(recreatable))
 
 
 def _repeat_observations(obs: NumpyObs, repeats: int) -> NumpyObs:
