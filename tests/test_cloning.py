@@ -484,3 +484,12 @@ def test_deepcopy_of_cloned_env_is_independent() -> None:
     twin = copy.deepcopy(env)
     set_state(twin, state)
     assert first_difference(env.step(0)[:4], twin.step(0)[:4]) is None
+
+
+def test_box2d_env_is_refused_with_the_ways_out() -> None:
+    # Box2D bodies do not survive a deep copy: the fallback must refuse, not return a broken copy.
+    pytest.importorskip("Box2D")
+    env = gym.make("LunarLander-v3")
+    env.reset(seed=0)
+    with pytest.raises(CloningError, match=r"get_state\(\).*deep-copyable"):
+        get_state(env)
