@@ -8,8 +8,10 @@ Importing this package registers:
 
 ``gym.make("envs:DynamicBandit-v0")`` imports this package first, so it works without ``import envs``.
 The envs apply their episode limit themselves (it is part of their cloned state), so they are
-registered without ``max_episode_steps``: a ``TimeLimit`` wrapper would hold a counter that
-``get_state``/``set_state`` cannot see.
+registered without ``max_episode_steps``: the env's own ``get_state``/``set_state`` then restore the
+whole episode, step counter included, even for users who call them directly on ``env.unwrapped``
+(a ``TimeLimit`` counter lives in the wrapper, where only a wrapper-aware cloner such as
+``sb3_grpo.cloning`` finds it).
 """
 
 from __future__ import annotations
