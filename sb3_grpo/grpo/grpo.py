@@ -414,8 +414,9 @@ class GRPO(OnPolicyAlgorithm):
         if not np.all(np.isfinite(rewards)):
             k = int(np.flatnonzero(~np.isfinite(rewards))[0])
             raise ValueError(
-                f"The env returned a non-finite reward ({rewards[k]}) at sub-env index {k}, decision "
-                f"{self._n_decisions + k}: GRPO cannot rank a group with NaN/inf scores. Fix the env's reward."
+                f"The env returned a non-finite reward ({rewards[k]}) at sub-env index {k}, step "
+                f"{self._n_decisions // n_envs} of the agent's trajectory: GRPO cannot rank a group with NaN/inf "
+                "scores. Fix the env's reward."
             )
         self.num_timesteps += n_envs + n_branch_transitions
         self._n_decisions += n_envs
