@@ -169,7 +169,7 @@ def test_batch_size_not_dividing_warns() -> None:
 def test_nan_reward_names_step_and_env() -> None:
     env = DummyVecEnv([LineEnv, lambda: LineEnv(nan_at=3)])
     model = GRPO("MlpPolicy", env, n_steps=8, batch_size=8, group_size=2, branch_horizon=0, seed=0)
-    with pytest.raises(ValueError, match=r"non-finite reward .* sub-env index 1"):
+    with pytest.raises(ValueError, match=r"non-finite reward .* sub-env index 1 .* from step 2 of the agent"):
         model.learn(200)
 
 

@@ -157,6 +157,7 @@ class BranchPool:
         sample: Sampler,
         horizon: int,
         gamma: float,
+        step: int = 0,
     ) -> tuple[np.ndarray, int]:
         """
         Score a group of first actions per sub-env (state mode).
@@ -170,6 +171,7 @@ class BranchPool:
         :param sample: Policy sampler for the continuation steps
         :param horizon: H, the number of policy steps after the first action
         :param gamma: Discount factor
+        :param step: Step of the agent's trajectory the groups start from (for error messages)
         :return: ``(n_envs, G)`` scores and the number of env transitions made
         """
         n_copies = len(self.envs)
@@ -178,7 +180,9 @@ class BranchPool:
         alive = np.arange(n_copies)
         observations, rewards, done = self._step(alive, first_actions)
         rewards = self.transforms.rewards(rewards)
-        _check_finite(rewards, alive // self.group_size, "a branch step")
+        _check_finite(
+            rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
+        )
         scores = rewards.astype(np.float64)
         n_transitions = n_copies
         discount = 1.0
@@ -190,7 +194,9 @@ class BranchPool:
             actions, _, _ = sample(self.transforms.observations(stack_observations(observations)))
             observations, rewards, done = self._step(alive, actions)
             rewards = self.transforms.rewards(rewards)
-            _check_finite(rewards, alive // self.group_size, "a branch step")
+            _check_finite(
+                rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
+            )
             discount *= gamma
             scores[alive] += discount * rewards
             n_transitions += len(alive)

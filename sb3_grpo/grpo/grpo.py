@@ -407,7 +407,12 @@ class GRPO(OnPolicyAlgorithm):
         group_obs = _repeat_observations(obs, group_size)  # type: ignore[arg-type]
         env_actions, actions, log_probs = self._sample(group_obs)
         scores, n_branch_transitions = self._branch_pool.score_actions(
-            states, env_actions, self._sample, self.branch_horizon, self.gamma
+            states,
+            env_actions,
+            self._sample,
+            self.branch_horizon,
+            self.gamma,
+            step=self._n_decisions // n_envs,
         )
         # The agent follows member 0 of each group: an ordinary sample of the policy.
         new_obs, rewards, dones, infos = env.step(env_actions[::group_size])
