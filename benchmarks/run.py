@@ -52,7 +52,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_nor
 import envs  # noqa: F401  (registers the bandit env ids)
 from benchmarks._common import ROOT, Hyperparams, grpo_hyperparams, iqm, iqm_ci, zoo_hyperparams
 from envs.bandit_baselines import BASELINES, make_baseline, run_agent
-from examples.dynamic_bandit import GRPO_BANDIT_KWARGS, train_sb3
+from examples.dynamic_bandit import GRPO_BANDIT_KWARGS, Result, train_sb3
 from sb3_grpo import GRPO
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -146,33 +146,22 @@ class RunResult:
 
 
 @dataclass
-class BanditResult:
-    """One agent on one bandit for one seed.
+class BanditResult(Result):
+    """One agent on one bandit for one seed: the example's :class:`Result` (``name`` is the agent), plus
+    where it ran. ``regret`` is the per-decision dynamic regret on the agent's own trajectory, and
+    ``interactions_per_decision`` the env pulls per decision (GRPO: 1 + its group).
 
     :param env_id: env id
-    :param agent: agent name
     :param seed: seed
-    :param regret: per-decision dynamic regret on the agent's own trajectory
-    :param interactions_per_decision: env pulls per decision (GRPO: 1 + its group)
-    :param seconds: wall time
     """
 
-    env_id: str
-    agent: str
-    seed: int
-    regret: np.ndarray
-    interactions_per_decision: float
-    seconds: float
+    env_id: str = ""
+    seed: int = 0
 
     @property
-    def per_decision(self) -> float:
-        """Mean regret per decision."""
-        return float(self.regret.mean())
-
-    @property
-    def per_interaction(self) -> float:
-        """Regret per env interaction: the regret of the decisions over every pull made to reach them."""
-        return self.per_decision / self.interactions_per_decision
+    def agent(self) -> str:
+        """The agent's name."""
+        return self.name
 
 
 class EvalCurveCallback(BaseCallback):
@@ -348,12 +337,14 @@ def run_bandit(
             continue
         recorder, seconds = train_sb3(model, decisions, decisions * per_decision, False)
         regret = np.array(recorder.regret[:decisions])
-        results.append(BanditResult(env_id, algo, seed, regret, per_decision, seconds))
+        results.append(BanditResult(algo, regret, per_decision, seconds, env_id=env_id, seed=seed))
     for name in BASELINES:
         bandit = gym.make(env_id)
         start = time.perf_counter()
         out = run_agent(make_baseline(name, bandit), bandit, decisions, seed=seed)
-        results.append(BanditResult(env_id, name, seed, out["regret"], 1.0, time.perf_counter() - start))
+        results.append(
+            BanditResult(name, out["regret"], 1.0, time.perf_counter() - start, env_id=env_id, seed=seed)
+        )
     return results
 
 
