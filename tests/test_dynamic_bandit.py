@@ -392,3 +392,25 @@ def test_invalid_actions_and_states() -> None:
         env.set_state([1, 2])  # type: ignore[arg-type]
     env.set_state(state)  # a rejected state leaves the env usable
     env.step(3)
+
+
+def test_video_with_sb3_vec_video_recorder(tmp_path) -> None:
+    # The rgb_array frames go through SB3's VecVideoRecorder into an mp4 file.
+    pytest.importorskip("moviepy")
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecVideoRecorder
+
+    venv = make_vec_env("DynamicBandit-v0", n_envs=1, seed=0, env_kwargs={"render_mode": "rgb_array"})
+    recorder = VecVideoRecorder(
+        venv,
+        str(tmp_path),
+        record_video_trigger=lambda step: step == 0,
+        video_length=20,
+        name_prefix="bandit",
+    )
+    recorder.reset()
+    for _ in range(25):
+        recorder.step(np.array([recorder.action_space.sample()]))
+    recorder.close()
+    videos = list(tmp_path.glob("bandit*.mp4"))
+    assert videos and videos[0].stat().st_size > 1000
