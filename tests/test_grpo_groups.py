@@ -285,3 +285,42 @@ def test_episode_mode_without_spec_or_cloning_is_refused() -> None:
     )
     with pytest.raises(CloningError, match="registered spec"):
         model.learn(50)
+
+
+def test_branch_pool_runs_only_active_groups() -> None:
+    venv = DummyVecEnv([LineEnv, LineEnv])
+    pool = BranchPool([[LineEnv(), LineEnv()], [LineEnv(), LineEnv()]], VecTransforms(venv))
+    always_right = lambda obs: (np.ones(len(obs), dtype=np.int64),) * 2 + (np.zeros(len(obs)),)  # noqa: E731
+    states = [get_state(LineEnv()), get_state(LineEnv())]
+    scores, n_transitions = pool.score_actions(
+        states, np.array([0, 1, 1, 1]), always_right, horizon=1, gamma=1.0, active=np.array([True, False])
+    )
+    np.testing.assert_allclose(scores, [[0 + 1, 1 + 2], [0, 0]])
+    assert n_transitions == 2 * 2  # only sub-env 0's two members, 2 steps each
+
+
+def test_skip_identical_groups() -> None:
+    group_size, horizon = 4, 2
+    env = make_vec_env(LineEnv, n_envs=2)
+    model = GRPO(
+        "MlpPolicy",
+        env,
+        n_steps=16,
+        batch_size=32,
+        group_size=group_size,
+        branch_horizon=horizon,
+        skip_identical_groups=True,
+        seed=0,
+    )
+    model.learn(1)
+    buffer = model.rollout_buffer
+    actions = buffer.actions.reshape(-1, group_size)
+    identical = np.all(actions == actions[:, :1], axis=1)
+    assert identical.any() and not identical.all()  # both kinds of groups occurred
+    # skipped groups: no branch transitions, advantages exactly 0
+    advantages = buffer.advantages.reshape(-1, group_size)
+    assert np.all(advantages[identical] == 0)
+    expected = model._n_decisions + int((~identical).sum()) * group_size * (1 + horizon)
+    assert model.num_timesteps == expected
+    # a group with different first actions is still scored (LineEnv: moving right pays)
+    assert np.any(advantages[~identical] != 0)

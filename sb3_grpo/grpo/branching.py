@@ -158,6 +158,7 @@ class BranchPool:
         horizon: int,
         gamma: float,
         step: int = 0,
+        active: np.ndarray | None = None,
     ) -> tuple[np.ndarray, int]:
         """
         Score a group of first actions per sub-env (state mode).
@@ -172,19 +173,26 @@ class BranchPool:
         :param horizon: H, the number of policy steps after the first action
         :param gamma: Discount factor
         :param step: Step of the agent's trajectory the groups start from (for error messages)
+        :param active: ``(n_envs,)`` booleans: the sub-envs whose group is run (None: all); the others
+            score 0 for every member
         :return: ``(n_envs, G)`` scores and the number of env transitions made
         """
         n_copies = len(self.envs)
-        for k, env in enumerate(self.envs):
-            set_state(env, states[k // self.group_size])
         alive = np.arange(n_copies)
-        observations, rewards, done = self._step(alive, first_actions)
+        if active is not None:
+            alive = alive[np.repeat(active, self.group_size)]
+        for k in alive:
+            set_state(self.envs[k], states[k // self.group_size])
+        scores = np.zeros(n_copies)
+        if len(alive) == 0:
+            return scores.reshape(self.n_envs, self.group_size), 0
+        observations, rewards, done = self._step(alive, first_actions[alive])
         rewards = self.transforms.rewards(rewards)
         _check_finite(
             rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
         )
-        scores = rewards.astype(np.float64)
-        n_transitions = n_copies
+        scores[alive] = rewards
+        n_transitions = len(alive)
         discount = 1.0
         for _ in range(horizon):
             keep = ~done

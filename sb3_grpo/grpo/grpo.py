@@ -91,6 +91,10 @@ class GRPO(OnPolicyAlgorithm):
     :param branch_horizon: H, the policy steps after each member's first action (state mode); 0 scores
         actions by their immediate reward (bandits)
     :param supervision: "outcome" or "process" (episode mode)
+    :param skip_identical_groups: State mode, discrete actions: when the G sampled first actions of a
+        group are all the same, do not run its branches and give its members advantage 0. Such a group
+        says nothing about which action is better (its advantages sum to zero over a single
+        ``(s, a)``); its branches would only cost transitions and add continuation noise to minibatches
     :param clip_range: Clipping parameter epsilon (low side, and high side unless ``clip_range_high``
         is given); it can be a function of the current progress remaining (from 1 to 0)
     :param clip_range_high: Upper clipping parameter (DAPO's clip-higher); None: same as clip_range
@@ -137,6 +141,7 @@ class GRPO(OnPolicyAlgorithm):
         group_mode: GroupMode = "state",
         branch_horizon: int = 8,
         supervision: Supervision = "outcome",
+        skip_identical_groups: bool = False,
         clip_range: float | Schedule = 0.2,
         clip_range_high: float | None = None,
         kl_coef: float = 0.0,
@@ -205,6 +210,7 @@ class GRPO(OnPolicyAlgorithm):
         self.group_mode = group_mode
         self.branch_horizon = branch_horizon
         self.supervision = supervision
+        self.skip_identical_groups = skip_identical_groups
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
         self.kl_coef = kl_coef
@@ -413,6 +419,7 @@ class GRPO(OnPolicyAlgorithm):
             self.branch_horizon,
             self.gamma,
             step=self._n_decisions // n_envs,
+            active=self._groups_to_run(actions, n_envs) if self.skip_identical_groups else None,
         )
         # The agent follows member 0 of each group: an ordinary sample of the policy.
         new_obs, rewards, dones, infos = env.step(env_actions[::group_size])
@@ -499,6 +506,13 @@ class GRPO(OnPolicyAlgorithm):
             self.ep_info_buffer.extend([{"r": float(trajectory["raw_returns"][k]), "l": int(lengths[k])}])  # type: ignore[union-attr]
         callback.update_locals(locals())
         return callback.on_step()
+
+    def _groups_to_run(self, actions: np.ndarray, n_envs: int) -> np.ndarray | None:
+        """Sub-envs whose group has at least two different first actions (discrete actions only)."""
+        if isinstance(self.action_space, spaces.Box):
+            return None
+        per_group = actions.reshape(n_envs, self.group_size, -1)
+        return ~np.all(per_group == per_group[:, :1], axis=(1, 2))
 
     def _member_index(self, n_envs: int) -> np.ndarray:
         """``[0, 1, .., G-1]`` repeated for each sub-env (cached: it is the same at every decision)."""
