@@ -35,7 +35,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: benchmarks, envs, examples
 
@@ -349,6 +349,22 @@ def run_bandit(
 
 
 # ---------------------------------------------------------------------------------------------- report
+_R = TypeVar("_R", "RunResult", "BanditResult")
+
+
+def group_runs(runs: list[_R], name: str) -> dict[str, dict[str, list[_R]]]:
+    """Group runs by env, then by ``getattr(run, name)`` (the algo or agent), in first-seen order.
+
+    :param runs: results of any number of envs, algorithms and seeds
+    :param name: the attribute that names the algorithm (``"algo"`` or ``"agent"``)
+    :return: ``{env_id: {name: [runs of every seed]}}``
+    """
+    groups: dict[str, dict[str, list[_R]]] = {}
+    for run in runs:
+        groups.setdefault(run.env_id, {}).setdefault(getattr(run, name), []).append(run)
+    return groups
+
+
 def _fmt_steps(values: list[int | None]) -> str:
     solved = sorted(v for v in values if v is not None)
     if not solved:
@@ -367,10 +383,9 @@ def control_table(runs: list[RunResult]) -> str:
         "| env | algo | final return mean +- std | IQM [95% CI] | transitions to threshold: median [min-max] (solved) | transitions | train s | transitions/s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for env_id in dict.fromkeys(r.env_id for r in runs):
+    for env_id, by_algo in group_runs(runs, "algo").items():
         threshold = ENVS[env_id].threshold if env_id in ENVS else None
-        for algo in dict.fromkeys(r.algo for r in runs if r.env_id == env_id):
-            group = [r for r in runs if r.env_id == env_id and r.algo == algo]
+        for algo, group in by_algo.items():
             finals = np.array([r.final_return for r in group])
             low, high = iqm_ci(finals)
             steps = _fmt_steps([r.solved_at for r in group]) if threshold is not None else "-"
@@ -393,10 +408,9 @@ def bandit_table(results: list[BanditResult]) -> str:
         "| env | agent | regret / decision mean +- std | total regret | env interactions / decision | regret / interaction | s |",
         "|---|---|---|---|---|---|---|",
     ]
-    for env_id in dict.fromkeys(r.env_id for r in results):
+    for env_id, by_agent in group_runs(results, "agent").items():
         rows = []
-        for agent in dict.fromkeys(r.agent for r in results if r.env_id == env_id):
-            group = [r for r in results if r.env_id == env_id and r.agent == agent]
+        for agent, group in by_agent.items():
             per = np.array([r.per_decision for r in group])
             total = np.mean([r.regret.sum() for r in group])
             rows.append(
@@ -425,10 +439,9 @@ def plot_curves(runs: list[RunResult], out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    for env_id in dict.fromkeys(r.env_id for r in runs):
+    for env_id, by_algo in group_runs(runs, "algo").items():
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
-        for algo in dict.fromkeys(r.algo for r in runs if r.env_id == env_id):
-            group = [r for r in runs if r.env_id == env_id and r.algo == algo]
+        for algo, group in by_algo.items():
             end = min(r.timesteps[-1] for r in group)
             grid = np.linspace(0, end, 40)
             curves = np.array([np.interp(grid, r.timesteps, r.returns) for r in group])
@@ -463,10 +476,9 @@ def plot_regret(results: list[BanditResult], out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    for env_id in dict.fromkeys(r.env_id for r in results):
+    for env_id, by_agent in group_runs(results, "agent").items():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
-        for agent in dict.fromkeys(r.agent for r in results if r.env_id == env_id):
-            group = [r for r in results if r.env_id == env_id and r.agent == agent]
+        for agent, group in by_agent.items():
             cumulative = np.mean([np.cumsum(r.regret) for r in group], axis=0)
             steps = np.arange(1, len(cumulative) + 1)
             style = "-" if agent in ("grpo", "ppo", "a2c") else "--"
