@@ -49,6 +49,9 @@ class GRPOPolicy(ActorCriticPolicy):
     :param kwargs: The other keyword arguments of ``ActorCriticPolicy``
     """
 
+    #: Feature extractor used when ``policy_kwargs`` names none (subclasses change only this).
+    default_features_extractor: type[BaseFeaturesExtractor] = FlattenExtractor
+
     def __init__(
         self,
         observation_space: spaces.Space,
@@ -59,6 +62,7 @@ class GRPOPolicy(ActorCriticPolicy):
         *args: Any,
         **kwargs: Any,
     ) -> None:
+        kwargs.setdefault("features_extractor_class", self.default_features_extractor)
         if kwargs.get("share_features_extractor") is False:
             raise ValueError(
                 "GRPO policies have no critic, so share_features_extractor=False has no meaning: "
@@ -73,8 +77,7 @@ class GRPOPolicy(ActorCriticPolicy):
                 )
             net_arch = list(net_arch.get("pi", []))
         elif net_arch is None:
-            features_extractor_class = kwargs.get("features_extractor_class", FlattenExtractor)
-            net_arch = [] if features_extractor_class is NatureCNN else [64, 64]
+            net_arch = [] if kwargs["features_extractor_class"] is NatureCNN else [64, 64]
         super().__init__(
             observation_space, action_space, lr_schedule, net_arch, activation_fn, *args, **kwargs
         )
@@ -160,59 +163,17 @@ class GRPOPolicy(ActorCriticPolicy):
 class GRPOCnnPolicy(GRPOPolicy):
     """
     Actor-only CNN policy for GRPO (CnnPolicy): :class:`GRPOPolicy` with SB3's ``NatureCNN`` extractor.
-
-    :param observation_space: Observation space (images)
-    :param action_space: Action space
-    :param lr_schedule: Learning rate schedule
-    :param kwargs: The other keyword arguments of :class:`GRPOPolicy`
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        *args: Any,
-        features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            *args,
-            features_extractor_class=features_extractor_class,
-            **kwargs,
-        )
+    default_features_extractor = NatureCNN
 
 
 class GRPOMultiInputPolicy(GRPOPolicy):
     """
     Actor-only policy for Dict observation spaces (MultiInputPolicy), with SB3's ``CombinedExtractor``.
-
-    :param observation_space: Observation space (a ``spaces.Dict``)
-    :param action_space: Action space
-    :param lr_schedule: Learning rate schedule
-    :param kwargs: The other keyword arguments of :class:`GRPOPolicy`
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        *args: Any,
-        features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            *args,
-            features_extractor_class=features_extractor_class,
-            **kwargs,
-        )
+    default_features_extractor = CombinedExtractor
 
 
 MlpPolicy = GRPOPolicy
