@@ -33,8 +33,9 @@ from stable_baselines3.common.vec_env import (
 from sb3_grpo.cloning import set_state
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
-# sample(obs batch) -> (actions for env.step, actions as sampled, log-probs)
-Sampler = Callable[[NumpyObs], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# sample(obs batch, group of each row or None) -> (actions for env.step, actions as sampled, log-probs);
+# rows of one group may share their random numbers (see common_noise.py).
+Sampler = Callable[[NumpyObs, np.ndarray | None], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 # VecEnv wrappers that change neither observations nor rewards.
 _TRANSPARENT_WRAPPERS = (VecMonitor, VecCheckNan, VecVideoRecorder)
@@ -169,7 +170,8 @@ class BranchPool:
 
         :param states: The saved state of each sub-env
         :param first_actions: ``(n_envs * G, ...)`` actions to try, ready for ``env.step``
-        :param sample: Policy sampler for the continuation steps
+        :param sample: Policy sampler for the continuation steps, given the sub-env index of each row
+            (members of one group may share random numbers)
         :param horizon: H, the number of policy steps after the first action
         :param gamma: Discount factor
         :param step: Step of the agent's trajectory the groups start from (for error messages)
@@ -199,7 +201,8 @@ class BranchPool:
             alive, observations = alive[keep], [obs for obs, k in zip(observations, keep, strict=True) if k]
             if len(alive) == 0:
                 break
-            actions, _, _ = sample(self.transforms.observations(stack_observations(observations)))
+            observations_batch = self.transforms.observations(stack_observations(observations))
+            actions, _, _ = sample(observations_batch, alive // self.group_size)
             observations, rewards, done = self._step(alive, actions)
             rewards = self.transforms.rewards(rewards)
             _check_finite(
@@ -234,7 +237,7 @@ class BranchPool:
         lengths = np.zeros(n_copies, dtype=np.int64)
         for _ in range(self.max_episode_steps):
             obs = self.transforms.observations(stack_observations(observations))
-            env_actions, actions, log_probs = sample(obs)
+            env_actions, actions, log_probs = sample(obs, None)
             next_observations, rewards, done = self._step(alive, env_actions)
             _check_finite(rewards, alive // self.group_size, "a group episode")
             raw_returns[alive] += rewards

@@ -23,12 +23,14 @@ from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
 from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms
 from sb3_grpo.grpo.buffers import GroupRolloutBuffer
+from sb3_grpo.grpo.common_noise import sample_with_common_noise
 from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
 
 SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
 
 GroupMode = Literal["state", "episode"]
 Supervision = Literal["outcome", "process"]
+BranchNoise = Literal["independent", "common"]
 
 #: Budget of ``learn()`` when called without ``total_timesteps`` (env transitions, branches included).
 DEFAULT_TOTAL_TIMESTEPS = 100_000
@@ -95,6 +97,11 @@ class GRPO(OnPolicyAlgorithm):
         group are all the same, do not run its branches and give its members advantage 0. Such a group
         says nothing about which action is better (its advantages sum to zero over a single
         ``(s, a)``); its branches would only cost transitions and add continuation noise to minibatches
+    :param branch_noise: State mode with H > 0: "independent" samples each member's continuation
+        actions independently; "common" draws the continuation actions of all members of a group from
+        shared random numbers (common random numbers, as TRPO's vine rollouts), so that the members'
+        scores differ through their first actions, not through the luck of their continuations. The
+        first actions, which the group compares, are always independent samples
     :param clip_range: Clipping parameter epsilon (low side, and high side unless ``clip_range_high``
         is given); it can be a function of the current progress remaining (from 1 to 0)
     :param clip_range_high: Upper clipping parameter (DAPO's clip-higher); None: same as clip_range
@@ -142,6 +149,7 @@ class GRPO(OnPolicyAlgorithm):
         branch_horizon: int = 8,
         supervision: Supervision = "outcome",
         skip_identical_groups: bool = False,
+        branch_noise: BranchNoise = "independent",
         clip_range: float | Schedule = 0.2,
         clip_range_high: float | None = None,
         kl_coef: float = 0.0,
@@ -172,6 +180,7 @@ class GRPO(OnPolicyAlgorithm):
             group_mode=group_mode,
             branch_horizon=branch_horizon,
             supervision=supervision,
+            branch_noise=branch_noise,
             clip_range=clip_range,
             clip_range_high=clip_range_high,
             kl_coef=kl_coef,
@@ -211,6 +220,7 @@ class GRPO(OnPolicyAlgorithm):
         self.branch_horizon = branch_horizon
         self.supervision = supervision
         self.skip_identical_groups = skip_identical_groups
+        self.branch_noise = branch_noise
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
         self.kl_coef = kl_coef
@@ -342,16 +352,28 @@ class GRPO(OnPolicyAlgorithm):
         return super()._init_callback(callback, progress_bar=False)
 
     # ---------------------------------------------------------------- sampling
-    def _sample(self, obs: NumpyObs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sample(
+        self, obs: NumpyObs, groups: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """
         Sample actions from the current policy.
 
         :param obs: A batch of observations (as the policy sees them)
+        :param groups: Branch continuation steps: the group (sub-env) of each row; with
+            ``branch_noise="common"`` rows of one group share their random numbers. None: independent
         :return: actions ready for ``env.step`` (clipped/unscaled for Box), actions as sampled (what
             the log-probability is of), and ``log pi(a|s)``
         """
         with th.no_grad():
-            actions, log_probs = self.policy(obs_as_tensor(obs, self.device))  # type: ignore[arg-type]
+            obs_tensor = obs_as_tensor(obs, self.device)  # type: ignore[arg-type]
+            if groups is None or self.branch_noise == "independent":
+                actions, log_probs = self.policy(obs_tensor)
+            else:
+                distribution = self.policy.get_distribution(obs_tensor)
+                group_index = th.as_tensor(groups, device=self.device)
+                actions = sample_with_common_noise(distribution, group_index, self.env.num_envs)  # type: ignore[union-attr]
+                log_probs = distribution.log_prob(actions)
+            actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
         actions_np = actions.cpu().numpy()
         env_actions = actions_np
         if isinstance(self.action_space, spaces.Box):
@@ -674,6 +696,7 @@ def _validate_hyperparameters(**params: Any) -> None:
         "kl_estimator": ("k1", "k2", "k3"),
         "advantage_scaling": ("group_std", "batch_std", "none"),
         "baseline": ("mean", "leave_one_out"),
+        "branch_noise": ("independent", "common"),
     }
     for name, allowed in choices.items():
         if params[name] not in allowed:
