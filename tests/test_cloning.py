@@ -15,11 +15,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
+from gymnasium.error import ResetNeeded
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_grpo.cloning import (
     AttributeAdapter,
+    ChainState,
     CloneableEnv,
     CloneableWrapper,
     CloningError,
@@ -29,7 +31,10 @@ from sb3_grpo.cloning import (
     register_adapter,
     set_state,
 )
+from sb3_grpo.cloning.chain import ChainKey, cloner_for
 from sb3_grpo.cloning.compare import first_difference
+from sb3_grpo.cloning.layers import find_layer_handler
+from sb3_grpo.cloning.rng import LazyGenerator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,6 +50,7 @@ ADAPTER_ENVS = [
     ("CliffWalking-v1", {"is_slippery": True}),
     ("Blackjack-v1", {}),
 ]
+CLASSIC_CONTROL = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"]
 
 
 def rollout(env: gym.Env, actions: list[Any]) -> list[Any]:
@@ -174,6 +180,169 @@ def test_adapter_replay(env_id: str, kwargs: dict, seed: int) -> None:
     report = check_cloneable(env, n_steps=60, seed=seed)
     assert report.ok, str(report)
     assert report.method == "adapter"
+
+
+@pytest.mark.parametrize("env_id,kwargs", ADAPTER_ENVS)
+def test_saved_state_does_not_change_as_the_env_moves_on(env_id: str, kwargs: dict) -> None:
+    """States hold the env's values by reference (the classic-control state arrays, the frozen generator).
+
+    Safe only while the envs replace those values rather than mutate them in place: a Gymnasium version
+    that updated ``self.state`` in place would change the saved state too, and fail here.
+    """
+    env = gym.make(env_id, max_episode_steps=15, **kwargs)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(3):
+        env.step(env.action_space.sample())
+    state = get_state(env)
+    saved = pickle.dumps(state)
+    unwrapped_state = copy.deepcopy(getattr(env.unwrapped, "state", None))
+    actions = [env.action_space.sample() for _ in range(60)]
+    reference = rollout(env, actions)  # crosses episode ends: resets too
+    assert pickle.dumps(state) == saved
+    set_state(env, state)
+    assert first_difference(getattr(env.unwrapped, "state", None), unwrapped_state) is None
+    assert_same(reference, rollout(env, actions))
+
+
+def _one_way_flags(env: gym.Env) -> list[tuple[gym.Wrapper, tuple[str, ...], tuple[Any, ...]]]:
+    flags = []
+    for layer in _layers(env)[:-1]:
+        handler = find_layer_handler(layer)  # type: ignore[arg-type]
+        if handler is not None and handler.settled is not None:
+            flags.append((layer, handler.flat, handler.settled))
+    return flags
+
+
+def _settled(env: gym.Env) -> bool:
+    return all(
+        getattr(layer, name) is value
+        for layer, names, values in _one_way_flags(env)
+        for name, value in zip(names, values, strict=True)
+    )
+
+
+@pytest.mark.parametrize("env_id", CLASSIC_CONTROL)
+def test_wrapper_flags_only_move_one_way(env_id: str) -> None:
+    """Once final, the OrderEnforcing / PassiveEnvChecker flags are never changed by Gymnasium's code.
+
+    The states of a settled chain leave these flags out (sb3_grpo.cloning.chain.ChainCloner): a
+    Gymnasium version whose wrappers set them back (in ``reset()``, say) must fail here.
+    """
+    env = gym.make(env_id, max_episode_steps=12)
+    assert [type(layer).__name__ for layer, _, _ in _one_way_flags(env)] == [
+        "OrderEnforcing",
+        "PassiveEnvChecker",
+    ]
+    assert not _settled(env)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    assert not _settled(env) and not get_state(env)[0].settled
+    env.step(env.action_space.sample())
+    assert not _settled(env) and not get_state(env)[0].settled
+    env.step(env.action_space.sample())
+    assert _settled(env) and get_state(env)[0].settled
+    for step in range(60):
+        result = env.step(env.action_space.sample())
+        assert _settled(env)
+        if result[2] or result[3]:
+            env.reset(seed=step if step % 2 else None)
+            assert _settled(env)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # no render mode
+        env.render()
+    env.close()
+    assert _settled(env)
+
+
+def test_restoring_a_state_from_before_the_first_reset() -> None:
+    """The one-way flags are saved while they are not final, and restored, in place and into copies."""
+    env = gym.make("CartPole-v1")
+    fresh = get_state(env)
+    assert not fresh[0].settled
+    env.reset(seed=0)
+    env.step(0)
+    env.step(1)
+    settled = get_state(env)
+    expected = env.step(0)
+    branch = make_branch_copy(env)
+    for target in (env, branch):
+        set_state(target, fresh)
+        assert not _settled(target)
+        with pytest.raises(ResetNeeded):
+            target.step(0)
+        assert not get_state(target)[0].settled
+        set_state(target, settled)
+        assert _settled(target)
+        assert first_difference(expected[:4], target.step(0)[:4]) is None
+
+
+def test_cloner_of_an_inner_layer_unsettles_the_outer_one() -> None:
+    """Two cloners over the same wrappers (of ``env`` and of ``env.env``): flags written by one are seen by the other."""
+    env = gym.make("CartPole-v1")
+    inner = env.env
+    early = get_state(inner)
+    env.reset(seed=0)
+    env.step(0)
+    env.step(0)
+    assert get_state(env)[0].settled  # the outer cloner now leaves the flags out
+    set_state(inner, early)  # _has_reset back to False, through the inner chain's cloner
+    unsettled = get_state(env)
+    assert not unsettled[0].settled
+    env.reset(seed=1)
+    env.step(0)
+    env.step(0)
+    set_state(env, unsettled)
+    with pytest.raises(ResetNeeded):
+        env.step(0)
+
+
+def test_states_are_opaque_tuples_with_interned_keys() -> None:
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    env.step(0)
+    env.step(0)
+    state = get_state(env)
+    assert isinstance(state, ChainState) and type(state[0]) is ChainKey
+    assert not isinstance((1, 2), ChainState) and not isinstance((), ChainState)
+    assert pickle.loads(pickle.dumps(state))[0] is state[0]
+    assert copy.deepcopy(state)[0] is state[0]
+    assert get_state(make_branch_copy(env))[0] is state[0]
+    with pytest.raises(TypeError):
+        ChainState()
+    for bad in [None, (), (1, 2, 3), state[:-1], (*state, 1), np.zeros(len(state))]:
+        with pytest.raises(CloningError, match="get_state"):
+            set_state(env, bad)
+    set_state(env, state)
+
+
+def test_shallow_copy_gets_its_own_cloner() -> None:
+    env = gym.make("CartPole-v1", max_episode_steps=50)
+    env.reset(seed=0)
+    get_state(env)
+    twin = copy.copy(env)  # its own TimeLimit counter; shares the inner layers and, at first, the cache slot
+    state = get_state(twin)
+    for _ in range(3):
+        twin.step(0)
+    set_state(twin, state)
+    assert twin._elapsed_steps == 0
+    assert cloner_for(twin) is not cloner_for(env)
+    assert cloner_for(env).env is env and cloner_for(twin).env is twin
+
+
+@pytest.mark.parametrize("env_id", CLASSIC_CONTROL)
+def test_lazy_generator_with_draws_outside_reset(env_id: str) -> None:
+    """Draws through ``env.unwrapped.np_random`` between saves and restores replay exactly."""
+    env = gym.make(env_id)
+    env.reset(seed=3)
+    state = get_state(env)
+    first = [env.unwrapped.np_random.random() for _ in range(3)]
+    for _ in range(2):
+        set_state(env, state)
+        set_state(env, get_state(env))
+        assert [env.unwrapped.np_random.random() for _ in range(3)] == first
+        current = env.unwrapped.__dict__["_np_random"]
+        assert type(current) is not LazyGenerator or current._live is None
 
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])

@@ -417,8 +417,14 @@ def _register_builtin_adapters() -> None:
     )
     from gymnasium.envs.toy_text import BlackjackEnv, CliffWalkingEnv, FrozenLakeEnv, TaxiEnv
 
-    # classic control: step() never draws random numbers (Acrobot only with torque noise, which the
-    # lazy generator also handles exactly), and the state arrays are replaced, not mutated
+    # Classic control: step() never draws random numbers (Acrobot only with torque noise, which the
+    # lazy generator also handles exactly). The saved attributes are stored by reference, not copied,
+    # which is exact because these envs never mutate them in place: in Gymnasium 1.x, step() and reset()
+    # assign a new value to `state` every time (CartPole, MountainCarContinuous and Pendulum a new
+    # np.array, Acrobot a new array from its integrator, MountainCar a new tuple) and only read it
+    # otherwise; `steps_beyond_terminated` and `last_u` are numbers or None. (MountainCarContinuous
+    # returns `self.state` itself as the observation: code that changes an observation in place would
+    # change the env's state, saved or not.) tests/test_cloning.py fails if a later Gymnasium mutates them.
     _ADAPTERS.setdefault(CartPoleEnv, AttributeAdapter(("state", "steps_beyond_terminated"), rng="lazy"))
     _ADAPTERS.setdefault(AcrobotEnv, AttributeAdapter(("state",), rng="lazy"))
     _ADAPTERS.setdefault(MountainCarEnv, AttributeAdapter(("state",), rng="lazy"))

@@ -62,6 +62,9 @@ class LayerHandler:
     flat: tuple[str, ...] = ()
     #: whether :meth:`get`/:meth:`set` save anything beyond :attr:`flat`
     has_rest: bool = True
+    #: for flags that only ever move one way: values of :attr:`flat` (same order) that the wrapper never
+    #: changes again once they all hold; while they do, states leave them out (see ``chain.ChainCloner``)
+    settled: tuple[Any, ...] | None = None
 
     def get(self, wrapper: Any) -> Any:
         """Return a snapshot of the wrapper's own state.
@@ -83,13 +86,18 @@ class AttributesHandler(LayerHandler):
     """Immutable attribute values (counters, flags), stored by reference.
 
     :param names: the attribute names.
+    :param settled: see :attr:`LayerHandler.settled`; only for flags that the wrapper's own code moves
+        one way and never back.
     """
 
     has_rest = False
 
-    def __init__(self, *names: str) -> None:
+    def __init__(self, *names: str, settled: tuple[Any, ...] | None = None) -> None:
+        if settled is not None and len(settled) != len(names):
+            raise ValueError(f"settled needs one value per attribute {names}, got {settled}")
         self.names = names
         self.flat = names
+        self.settled = settled
         self._get = attrgetter(*names)
 
     def get(self, wrapper: Any) -> Any:
@@ -279,11 +287,17 @@ class DeepCopyLayerHandler(LayerHandler):
         wrapper.__dict__.update(copy.deepcopy(state))
 
 
-# render and close flags are left out: they concern render()/close(), not what step()/reset() return
-_PASSIVE_CHECKER = AttributesHandler("checked_reset", "checked_step", "checked_data_reuse", "_previous_data")
+# render and close flags are left out: they concern render()/close(), not what step()/reset() return.
+# The flags below only move one way in Gymnasium's code (checked in tests/test_cloning.py): the first
+# reset() sets ``_has_reset`` and ``checked_reset`` to True, the first step() ``checked_step``, the
+# second step() ``checked_data_reuse`` (dropping ``_previous_data``), and nothing sets them back. Once
+# all hold, a chain's states leave them out.
+_PASSIVE_CHECKER = AttributesHandler(
+    "checked_reset", "checked_step", "checked_data_reuse", "_previous_data", settled=(True, True, True, None)
+)
 _BUILTIN: dict[type, LayerHandler] = {
     TimeLimit: AttributesHandler("_elapsed_steps"),
-    OrderEnforcing: AttributesHandler("_has_reset"),
+    OrderEnforcing: AttributesHandler("_has_reset", settled=(True,)),
     PassiveEnvChecker: _PASSIVE_CHECKER,
     RecordEpisodeStatistics: RecordEpisodeStatisticsHandler(),
 }
