@@ -59,7 +59,12 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 ALGOS = ("grpo", "grpo_episode", "ppo", "a2c")
 ALGO_CLASSES: dict[str, type[BaseAlgorithm]] = {"grpo": GRPO, "grpo_episode": GRPO, "ppo": PPO, "a2c": A2C}
 #: What ``grpo_episode`` changes in GRPO's entry: G whole episodes per sub-env per update.
-EPISODE_MODE_OVERRIDES: dict[str, Any] = {"group_mode": "episode", "n_steps": 1, "batch_size": 256}
+EPISODE_MODE_OVERRIDES: dict[str, Any] = {
+    "group_mode": "episode",
+    "group_size": 4,
+    "n_steps": 1,
+    "batch_size": 256,
+}
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,17 @@ def test_members_with_equal_first_actions_tie_only_with_common_noise(env_id: str
 def test_unknown_branch_noise_is_refused() -> None:
     with pytest.raises(ValueError, match="branch_noise"):
         GRPO("MlpPolicy", "CartPole-v1", branch_noise="shared")
+
+
+def test_gsde_rows_share_the_exploration_matrix() -> None:
+    th.manual_seed(5)
+    from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+
+    dist = StateDependentNoiseDistribution(1, squash_output=True)
+    latent = th.tensor([[1.0, 2.0], [1.0, 2.0], [0.5, -1.0]])
+    dist.sample_weights(th.zeros(2, 1), batch_size=3)  # per-row matrices, as reset_noise(n_envs * G)
+    dist.proba_distribution(th.zeros(3, 1), th.zeros(2, 1), latent)
+    actions = sample_with_common_noise(dist, th.tensor([0, 0, 1]), 2)
+    expected = th.tanh(latent @ dist.exploration_mat)  # mean 0, one shared matrix
+    th.testing.assert_close(actions, expected)
+    assert actions[0] == actions[1]

@@ -18,7 +18,7 @@ continuation action keeps the marginal distribution ``pi(.|s)``; only the member
 - Bernoulli: one ``u`` per group and dimension, action = ``u < p``.
 - Diagonal Gaussian (and its tanh-squashed form): one ``eps ~ N(0, I)`` per group, action =
   ``mu + sigma * eps`` (then ``tanh``).
-- gSDE: the exploration matrix is already shared by every row that is sampled together.
+- gSDE: every row uses the shared exploration matrix ``M``: noise ``= latent(s) @ M``.
 """
 
 from __future__ import annotations
@@ -65,8 +65,12 @@ def sample_with_common_noise(distribution: Distribution, groups: th.Tensor, n_gr
         uniforms = th.rand(n_groups, probs.shape[-1], device=probs.device)[groups]
         return (uniforms < probs).to(probs.dtype)
     if isinstance(distribution, StateDependentNoiseDistribution):
-        # Rows sampled together share gSDE's exploration matrix already.
-        return distribution.sample()
+        # gSDE: noise = latent_sde(s) @ M. Every row uses the one shared exploration matrix M (not the
+        # per-row matrices of reset_noise(batch_size)), so members that reach the same state draw the
+        # same noise.
+        noise = th.mm(distribution._latent_sde, distribution.exploration_mat)
+        actions = distribution.distribution.mean + noise
+        return distribution.bijector.forward(actions) if distribution.bijector is not None else actions
     if isinstance(distribution, DiagGaussianDistribution):  # includes SquashedDiagGaussianDistribution
         normal = distribution.distribution
         eps = th.randn(n_groups, normal.mean.shape[-1], device=normal.mean.device)[groups]
