@@ -431,6 +431,24 @@ def bandit_table(results: list[BanditResult]) -> str:
     return "\n".join(lines)
 
 
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg backend (imported late: matplotlib is optional)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_figure(plt: Any, fig: Any, path: Path) -> Path:
+    """Write ``fig`` to ``path`` (80 dpi), close it and return ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
 def plot_curves(runs: list[RunResult], out_dir: Path) -> list[Path]:
     """One PNG per control env: mean eval return vs transitions, shaded min-max across seeds.
 
@@ -438,11 +456,7 @@ def plot_curves(runs: list[RunResult], out_dir: Path) -> list[Path]:
     :param out_dir: output folder
     :return: the files written
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     paths = []
     for env_id, by_algo in group_runs(runs, "algo").items():
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
@@ -460,11 +474,7 @@ def plot_curves(runs: list[RunResult], out_dir: Path) -> list[Path]:
         )
         ax.set_ylabel("mean eval return")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = out_dir / f"curve_{env_id}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save_figure(plt, fig, out_dir / f"curve_{env_id}.png"))
     return paths
 
 
@@ -475,11 +485,7 @@ def plot_regret(results: list[BanditResult], out_dir: Path) -> list[Path]:
     :param out_dir: output folder
     :return: the files written
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     paths = []
     for env_id, by_agent in group_runs(results, "agent").items():
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
@@ -497,11 +503,7 @@ def plot_regret(results: list[BanditResult], out_dir: Path) -> list[Path]:
         axes[1].set(title="same, per env interaction (GRPO's group pulls counted)", xlabel="env interactions")
         axes[1].set_xscale("log")
         axes[0].legend(fontsize=7, ncol=2)
-        fig.tight_layout()
-        path = out_dir / f"regret_{env_id}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save_figure(plt, fig, out_dir / f"regret_{env_id}.png"))
     return paths
 
 

@@ -74,9 +74,14 @@ class ChainKey:
 _KEYS: dict[tuple[tuple[str, ...], bool], ChainKey] = {}
 
 
+def _is_state(value: Any) -> bool:
+    """Whether ``value`` has the layout of a state: a tuple that starts with a :class:`ChainKey`."""
+    return type(value) is tuple and len(value) > 0 and type(value[0]) is ChainKey
+
+
 class _ChainStateType(type):
     def __instancecheck__(cls, instance: Any) -> bool:
-        return type(instance) is tuple and len(instance) > 0 and type(instance[0]) is ChainKey
+        return _is_state(instance)
 
 
 class ChainState(metaclass=_ChainStateType):
@@ -313,6 +318,7 @@ class ChainCloner:
 
     def _set_other(self, env: Any, state: Any) -> None:
         """Fast mode, not a state of this chain: a settled state of a matching chain, or the slow path."""
+        # _is_state(state), inlined: a Monitor-wrapped env's state restored on a branch copy comes here
         if env is self.env and type(state) is tuple and len(state) > 0 and type(state[0]) is ChainKey:
             writer = self._fast_writers.get(state[0])
             if writer is not None:
@@ -324,7 +330,7 @@ class ChainCloner:
         if env is not self.env:  # a shallow copy of our env shares its cache slot
             cloner_for(env).set_state(state)
             return
-        if not (type(state) is tuple and len(state) > 0 and type(state[0]) is ChainKey):
+        if not _is_state(state):
             raise CloningError(
                 "set_state expects a state returned by sb3_grpo.cloning.get_state, got "
                 f"{type(state).__name__} (env {self.key[0]!r})."

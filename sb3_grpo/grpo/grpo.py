@@ -373,7 +373,8 @@ class GRPO(OnPolicyAlgorithm):
                 group_index = th.as_tensor(groups, device=self.device)
                 actions = sample_with_common_noise(distribution, group_index, self.env.num_envs)  # type: ignore[union-attr]
                 log_probs = distribution.log_prob(actions)
-            actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
+                # the shape the policy's forward() returns
+                actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
         actions_np = actions.cpu().numpy()
         env_actions = actions_np
         if isinstance(self.action_space, spaces.Box):
