@@ -100,6 +100,46 @@ def test_vec_normalize_statistics_only_from_real_steps() -> None:
     assert env.ret_rms.count == pytest.approx(1e-4 + model._n_decisions)
 
 
+class ConstantRewardEnv(gym.Env):
+    """Observation = step count; reward 1 every step; ends (truncated) after 3 steps."""
+
+    observation_space = spaces.Box(-np.inf, np.inf, shape=(1,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([self.t], dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return np.array([self.t], dtype=np.float32), 1.0, False, self.t == 3, {}
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_vec_normalize_statistics_from_episode_groups(training: bool) -> None:
+    # Episode mode: the group's episodes are the agent's, so they update VecNormalize as step_wait would.
+    gamma, group_size, n_envs = 0.5, 4, 2
+    env = VecNormalize(make_vec_env(ConstantRewardEnv, n_envs=n_envs, seed=0), gamma=gamma)
+    model = GRPO(
+        "MlpPolicy", env, group_mode="episode", n_steps=2, batch_size=16, group_size=group_size, seed=0
+    )
+    env.training = training
+    model.learn(1)  # one rollout: 2 groups of 4 episodes of 3 steps per sub-env
+    n_episodes = 2 * n_envs * group_size
+    if not training:
+        assert env.obs_rms.count == pytest.approx(1e-4) and env.ret_rms.count == pytest.approx(1e-4)
+        return
+    # observations 0, 1, 2 of every episode (+ the n_envs reset observations of the real env: 0)
+    assert env.obs_rms.count == pytest.approx(1e-4 + n_envs + 3 * n_episodes)
+    assert env.obs_rms.mean[0] == pytest.approx(3 * n_episodes / (n_envs + 3 * n_episodes), rel=1e-4)
+    # running discounted returns 1, 1 + g, 1 + g + g^2 of every episode
+    returns = np.array([1, 1 + gamma, 1 + gamma + gamma**2])
+    assert env.ret_rms.count == pytest.approx(1e-4 + 3 * n_episodes)
+    assert env.ret_rms.mean == pytest.approx(returns.mean(), rel=1e-4)
+    assert env.ret_rms.var == pytest.approx(returns.var(), rel=1e-3)
+
+
 class NoisyLineEnv(LineEnv):
     """LineEnv with Gaussian reward noise from the env's own RNG (restored with the state)."""
 

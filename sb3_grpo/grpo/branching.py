@@ -7,9 +7,11 @@ by restoring the sub-env's saved state on its copies and stepping all ``n_envs *
 batch, with one policy forward pass per step for all of them.
 
 Observations and rewards of the copies are raw (they live below the VecEnv wrappers); the
-:class:`VecTransforms` applies what the VecEnv wrappers apply (``VecNormalize`` without updating its
-statistics, ``VecTransposeImage``), so that the policy sees branch observations exactly as it sees
-the real ones and scores are on the same scale as the real rewards.
+:class:`VecTransforms` applies what the VecEnv wrappers apply (``VecNormalize``, ``VecTransposeImage``),
+so that the policy sees branch observations exactly as it sees the real ones and scores are on the
+same scale as the real rewards. Branches of state mode leave ``VecNormalize``'s running statistics
+alone (the real env updates them); the episodes of episode mode *are* the agent's episodes, so they
+update them as ``VecNormalize.step_wait`` would (when its ``training`` flag is set).
 """
 
 from __future__ import annotations
@@ -68,13 +70,32 @@ class VecTransforms:
                     "or group_mode='episode'."
                 )
 
-    def observations(self, obs: NumpyObs) -> NumpyObs:
+        # Discounted running return of each copy, one array per wrapper (VecNormalize's reward
+        # statistics are of these returns).
+        self._returns: list[np.ndarray] = []
+
+    def start_episodes(self, n_copies: int) -> None:
+        """
+        Start the running returns of ``n_copies`` new episodes (see ``update`` in :meth:`rewards`).
+
+        :param n_copies: Number of env copies that start an episode
+        """
+        self._returns = [np.zeros(n_copies) for _ in self.wrappers]
+
+    def observations(self, obs: NumpyObs, update: bool = False) -> NumpyObs:
         """
         :param obs: Raw observations of branch copies, batch first
+        :param update: Also add them to ``VecNormalize``'s observation statistics (where it is training)
         :return: The observations the policy would see through the VecEnv's wrappers
         """
         for wrapper in self.wrappers:
             if isinstance(wrapper, VecNormalize):
+                if update and wrapper.training and wrapper.norm_obs:
+                    if isinstance(obs, dict) and isinstance(wrapper.obs_rms, dict):
+                        for key, rms in wrapper.obs_rms.items():
+                            rms.update(obs[key])
+                    else:
+                        wrapper.obs_rms.update(obs)
                 obs = wrapper.normalize_obs(obs)
             elif isinstance(wrapper, VecTransposeImage):
                 obs = wrapper.transpose_observations(obs)
@@ -83,13 +104,21 @@ class VecTransforms:
                 obs = obs[wrapper.key]
         return obs
 
-    def rewards(self, rewards: np.ndarray) -> np.ndarray:
+    def rewards(self, rewards: np.ndarray, update_copies: np.ndarray | None = None) -> np.ndarray:
         """
         :param rewards: Raw rewards of branch copies
-        :return: The rewards scaled as ``VecNormalize`` scales them (statistics are not updated)
+        :param update_copies: None, or the copy index of each reward (copies of the episodes begun by
+            :meth:`start_episodes`): then ``VecNormalize``'s return statistics are updated with the
+            copies' running discounted returns, ``R <- gamma * R + r``, as ``VecNormalize`` does
+        :return: The rewards scaled as ``VecNormalize`` scales them
         """
-        for wrapper in self.wrappers:
+        for i, wrapper in enumerate(self.wrappers):
             if isinstance(wrapper, VecNormalize):
+                if update_copies is not None and wrapper.training:
+                    assert self._returns, "start_episodes() must come before updating statistics"
+                    returns = self._returns[i]
+                    returns[update_copies] = wrapper.gamma * returns[update_copies] + rewards
+                    wrapper.ret_rms.update(returns[update_copies])
                 rewards = wrapper.normalize_reward(rewards)
         return rewards
 
@@ -226,6 +255,7 @@ class BranchPool:
         n_copies = len(self.envs)
         observations = [self.envs[k].reset(seed=int(seeds[k // self.group_size]))[0] for k in range(n_copies)]
         alive = np.arange(n_copies)
+        self.transforms.start_episodes(n_copies)
         trajectory: dict[str, Any] = {
             "obs": [],
             "copy_index": [],
@@ -236,14 +266,17 @@ class BranchPool:
         raw_returns = np.zeros(n_copies)
         lengths = np.zeros(n_copies, dtype=np.int64)
         for _ in range(self.max_episode_steps):
-            obs = self.transforms.observations(stack_observations(observations))
+            # These episodes are the agent's own: they update VecNormalize's statistics.
+            obs = self.transforms.observations(stack_observations(observations), update=True)
             env_actions, actions, log_probs = sample(obs, None)
             next_observations, rewards, done = self._step(alive, env_actions)
             _check_finite(rewards, alive // self.group_size, "a group episode")
             raw_returns[alive] += rewards
             lengths[alive] += 1
             for key, value in zip(
-                trajectory, (obs, alive, actions, log_probs, self.transforms.rewards(rewards)), strict=True
+                trajectory,
+                (obs, alive, actions, log_probs, self.transforms.rewards(rewards, alive)),
+                strict=True,
             ):
                 trajectory[key].append(value)
             keep = ~done
