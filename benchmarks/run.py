@@ -449,11 +449,12 @@ def _save_figure(plt: Any, fig: Any, path: Path) -> Path:
     return path
 
 
-def plot_curves(runs: list[RunResult], out_dir: Path) -> list[Path]:
+def plot_curves(runs: list[RunResult], out_dir: Path, prefix: str = "") -> list[Path]:
     """One PNG per control env: mean eval return vs transitions, shaded min-max across seeds.
 
     :param runs: control runs
     :param out_dir: output folder
+    :param prefix: file name prefix
     :return: the files written
     """
     plt = _pyplot()
@@ -474,15 +475,16 @@ def plot_curves(runs: list[RunResult], out_dir: Path) -> list[Path]:
         )
         ax.set_ylabel("mean eval return")
         ax.legend(fontsize=8)
-        paths.append(_save_figure(plt, fig, out_dir / f"curve_{env_id}.png"))
+        paths.append(_save_figure(plt, fig, out_dir / f"{prefix}curve_{env_id}.png"))
     return paths
 
 
-def plot_regret(results: list[BanditResult], out_dir: Path) -> list[Path]:
+def plot_regret(results: list[BanditResult], out_dir: Path, prefix: str = "") -> list[Path]:
     """One PNG per bandit: cumulative regret vs decisions and vs env interactions (mean over seeds).
 
     :param results: bandit results
     :param out_dir: output folder
+    :param prefix: file name prefix
     :return: the files written
     """
     plt = _pyplot()
@@ -503,7 +505,7 @@ def plot_regret(results: list[BanditResult], out_dir: Path) -> list[Path]:
         axes[1].set(title="same, per env interaction (GRPO's group pulls counted)", xlabel="env interactions")
         axes[1].set_xscale("log")
         axes[0].legend(fontsize=7, ncol=2)
-        paths.append(_save_figure(plt, fig, out_dir / f"regret_{env_id}.png"))
+        paths.append(_save_figure(plt, fig, out_dir / f"{prefix}regret_{env_id}.png"))
     return paths
 
 
@@ -526,7 +528,11 @@ def write_report(
     :return: the paths written, by kind
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    pngs = (plot_curves(runs, out_dir) if runs else []) + (plot_regret(bandit, out_dir) if bandit else [])
+    # Quick runs never overwrite the full runs' plots (the README shows those).
+    prefix = "quick_" if settings["mode"] == "quick" else ""
+    pngs = (plot_curves(runs, out_dir, prefix) if runs else []) + (
+        plot_regret(bandit, out_dir, prefix) if bandit else []
+    )
     lines = [
         f"# Benchmark `{name}`: GRPO vs PPO vs A2C at equal env transitions",
         "",
