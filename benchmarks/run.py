@@ -23,6 +23,7 @@ Usage::
     python benchmarks/run.py --quick                      # ~5 min on 2 cores -> benchmarks/results/quick.*
     python benchmarks/run.py                              # full mode (hours)
     python benchmarks/run.py --envs CartPole-v1 --seeds 0 1 2 --algos grpo ppo --name cartpole
+    python benchmarks/run.py --merge results/a.json results/b.json --name ab   # one report of both
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import json
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -683,6 +684,45 @@ def run_benchmark(
     return report()
 
 
+def merge_reports(json_paths: list[Path], out_dir: Path, name: str, command: str = "") -> dict[str, Path]:
+    """One report of the control runs of several earlier reports (seeds run at different times or places).
+
+    :param json_paths: ``<name>.json`` files written by earlier runs
+    :param out_dir: output folder
+    :param name: report name
+    :param command: the command line, for the report
+    :return: the paths written
+    :raises ValueError: if two reports hold the same env x algo x seed, or a report holds bandit results
+        (their per-decision regret is not stored, so they cannot be merged)
+    """
+    runs: list[RunResult] = []
+    seconds = 0.0
+    for path in json_paths:
+        raw = json.loads(Path(path).read_text())
+        if raw["bandit"]:
+            raise ValueError(f"{path} holds bandit results, which cannot be merged: rerun them in one run.")
+        seconds += raw["settings"]["seconds"]
+        names = {f.name for f in fields(RunResult)}
+        runs += [RunResult(**{k: v for k, v in entry.items() if k in names}) for entry in raw["control"]]
+    keys = [(r.env_id, r.algo, r.seed) for r in runs]
+    if len(set(keys)) != len(keys):
+        duplicated = sorted({k for k in keys if keys.count(k) > 1})
+        raise ValueError(
+            f"Runs {duplicated} appear in more than one report: merge reports of different seeds."
+        )
+    settings = {
+        "command": command,
+        "mode": "merged",
+        "envs": sorted({r.env_id for r in runs}),
+        "algos": sorted({r.algo for r in runs}),
+        "seeds": sorted({r.seed for r in runs}),
+        "merged_from": [str(p) for p in json_paths],
+        "machine": f"{platform.processor() or platform.machine()} (see the merged reports)",
+        "seconds": seconds,
+    }
+    return write_report(name, runs, [], out_dir, settings, [])
+
+
 def main(argv: list[str] | None = None) -> dict[str, Path]:
     """Command line entry point.
 
@@ -705,12 +745,19 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
     parser.add_argument("--name", help="report name (default: the mode, quick or full)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="output folder")
     parser.add_argument("--device", default="cpu", help="torch device (small MLPs: cpu is fastest)")
+    parser.add_argument(
+        "--merge", nargs="+", type=Path, help="write one report of these reports' JSON files (runs nothing)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # small MLPs on shared cores: one thread is fastest, and fair to all
     env_ids = args.envs or list(QUICK_ENVS if args.quick else ENVS)
     seeds = args.seeds or list(QUICK_SEEDS if args.quick else FULL_SEEDS)
     name = args.name or ("quick" if args.quick else "full")
     command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.merge:
+        paths = merge_reports(args.merge, args.out, args.name or "merged", command=command.strip())
+        print(paths["md"].read_text())
+        return paths
     paths = run_benchmark(
         env_ids,
         args.algos,

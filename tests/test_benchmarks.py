@@ -120,3 +120,34 @@ def test_throughput_smoke(tmp_path: Path) -> None:
 def test_throughput_skips_cuda_when_absent(capsys: pytest.CaptureFixture[str]) -> None:
     assert throughput.main(["--device", "cuda", "--timesteps", "10"]) == []
     assert "CUDA is not available" in capsys.readouterr().out
+
+
+def _control_run(seed: int, solved_at: int | None, final: float) -> run.RunResult:
+    return run.RunResult(
+        "CartPole-v1",
+        "grpo",
+        seed,
+        [0, 10, 20],
+        [9.0, 480.0 if solved_at else 100.0, final],
+        20,
+        1.0,
+        solved_at,
+    )
+
+
+def test_merge_reports(tmp_path: Path) -> None:
+    settings = {"command": "", "mode": "full", "machine": "test", "seeds": [], "seconds": 2.0}
+    run.write_report("a", [_control_run(0, 10, 500.0)], [], tmp_path, settings, [])
+    run.write_report(
+        "b", [_control_run(1, None, 300.0), _control_run(2, 10, 400.0)], [], tmp_path, settings, []
+    )
+    paths = run.merge_reports([tmp_path / "a.json", tmp_path / "b.json"], tmp_path, "ab")
+    raw = json.loads(paths["json"].read_text())
+    assert [r["seed"] for r in raw["control"]] == [0, 1, 2]
+    assert raw["settings"]["seconds"] == pytest.approx(4.0)
+    md = paths["md"].read_text()
+    assert "| CartPole-v1 | grpo | 400.0 +- 81.6 |" in md  # mean +- std of 500, 300, 400
+    assert "(2/3)" in md  # two of the three seeds reached the threshold
+    # the same seed twice is refused, not counted twice
+    with pytest.raises(ValueError, match="more than one report"):
+        run.merge_reports([tmp_path / "a.json", tmp_path / "a.json"], tmp_path, "aa")
