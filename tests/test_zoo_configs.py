@@ -1,0 +1,34 @@
+"""Every entry of ``zoo_configs/grpo.yml`` builds a GRPO model with the values it names."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import yaml
+
+import envs  # noqa: F401  (registers DynamicBandit-v0)
+from benchmarks._common import GRPO_ZOO_CONFIG, grpo_hyperparams
+from benchmarks.run import make_envs
+from sb3_grpo import GRPO
+
+with open(GRPO_ZOO_CONFIG) as _file:
+    ENTRIES = sorted(yaml.safe_load(_file))
+
+
+@pytest.mark.parametrize("env_id", ENTRIES)
+def test_zoo_entry_builds_a_model(env_id: str) -> None:
+    if env_id.startswith("LunarLander") and importlib.util.find_spec("Box2D") is None:
+        pytest.skip("box2d is not installed (pip install -e '.[box2d]')")
+    params = grpo_hyperparams(env_id)
+    train_env, _ = make_envs(env_id.removeprefix("envs:"), params, seed=0)
+    model = GRPO(params.policy, train_env, seed=0, **params.kwargs)
+    for key, value in params.kwargs.items():
+        attribute = getattr(model, key)
+        if key == "policy_kwargs":
+            assert value.items() <= model.policy_kwargs.items(), key
+        elif callable(attribute) and not callable(value):  # SB3 turns clip_range into a schedule
+            assert attribute(1.0) == pytest.approx(value), key
+        else:
+            assert attribute == value, key
+    train_env.close()
