@@ -697,12 +697,12 @@ def merge_reports(json_paths: list[Path], out_dir: Path, name: str, command: str
     """
     runs: list[RunResult] = []
     seconds = 0.0
+    names = {f.name for f in fields(RunResult)}
     for path in json_paths:
         raw = json.loads(Path(path).read_text())
         if raw["bandit"]:
             raise ValueError(f"{path} holds bandit results, which cannot be merged: rerun them in one run.")
         seconds += raw["settings"]["seconds"]
-        names = {f.name for f in fields(RunResult)}
         runs += [RunResult(**{k: v for k, v in entry.items() if k in names}) for entry in raw["control"]]
     keys = [(r.env_id, r.algo, r.seed) for r in runs]
     if len(set(keys)) != len(keys):

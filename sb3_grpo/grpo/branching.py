@@ -76,7 +76,7 @@ class VecTransforms:
 
     def start_episodes(self, n_copies: int) -> None:
         """
-        Start the running returns of ``n_copies`` new episodes (see ``update`` in :meth:`rewards`).
+        Start the running returns of ``n_copies`` new episodes (see ``update_copies`` in :meth:`rewards`).
 
         :param n_copies: Number of env copies that start an episode
         """
