@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import gymnasium as gym
+import numpy as np
 import pytest
+import torch as th
+from gymnasium import spaces
 from stable_baselines3.common.atari_wrappers import ClipRewardEnv
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_grpo import GRPO
 from sb3_grpo.cloning import check_cloneable
+from sb3_grpo.core import GRPOConfig
+
+SMALL: dict[str, Any] = {"n_steps": 4, "batch_size": 16, "branch_horizon": 2}
 
 
 class IdentityReward(gym.RewardWrapper):
@@ -38,3 +47,141 @@ def test_stateless_wrapper_outside_monitor(wrapper_class: type) -> None:
     model = GRPO("MlpPolicy", venv, n_steps=4, batch_size=16, group_size=2, branch_horizon=2, seed=0)
     model.learn(200)
     assert model.num_timesteps >= 200
+
+
+# --- bug 6: load with another kl_coef -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("saved", "loaded"), [(0.0, 0.1), (0.1, 0.0), (0.1, 0.2)])
+def test_load_with_another_kl_coef(saved: float, loaded: float, tmp_path: Path) -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", kl_coef=saved, seed=0, **SMALL)
+    model.learn(100)
+    model.save(tmp_path / "model.zip")
+    reloaded = GRPO.load(tmp_path / "model.zip", env=model.env, kl_coef=loaded)
+    assert (reloaded.reference_policy is None) == (loaded == 0)
+    if reloaded.reference_policy is not None:
+        # 0 -> >0: the reference is the loaded policy; >0 -> >0: the saved reference
+        expected = model.reference_policy if model.reference_policy is not None else model.policy
+        for got, want in zip(
+            reloaded.reference_policy.state_dict().values(), expected.state_dict().values(), strict=True
+        ):
+            assert th.equal(got.cpu(), want.cpu())
+    reloaded.learn(100)
+
+
+# --- bug 7: hyperparameter types and values ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"gamma": float("nan")}, "gamma must be a finite number"),
+        ({"clip_range": float("inf")}, "clip_range must be a finite number or a schedule"),
+        ({"kl_coef": float("nan")}, "kl_coef must be a finite number"),
+        ({"ent_coef": float("-inf")}, "ent_coef must be a finite number"),
+        ({"max_grad_norm": float("nan")}, "max_grad_norm must be a finite number"),
+        ({"target_kl": float("nan")}, "target_kl must be a finite number or None"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number or a schedule"),
+        ({"gamma": "0.99"}, r"gamma must be a finite number, got '0.99' \(a string"),
+        ({"ent_coef": True}, "ent_coef must be a finite number"),
+        ({"skip_identical_groups": "False"}, "skip_identical_groups must be True or False, got 'False'"),
+        ({"normalize_advantage": 1}, "normalize_advantage must be True or False"),
+    ],
+)
+def test_bad_hyperparameters_are_refused(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        GRPO("MlpPolicy", "CartPole-v1", **kwargs)
+
+
+def test_numpy_hyperparameters_are_accepted() -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", gamma=np.float32(0.9), skip_identical_groups=np.bool_(True))
+    assert model.gamma == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kl_coef": float("inf")}, "kl_coef must be >= 0"),
+        ({"clip_range": float("nan")}, "clip_range must be >= 0"),
+        ({"learning_rate": "3e-4"}, "learning_rate must be > 0"),
+        ({"max_grad_norm": float("inf")}, "max_grad_norm must be > 0 or None"),
+        ({"ent_coef": float("inf")}, "ent_coef must be a finite number"),
+    ],
+)
+def test_config_refuses_non_finite_values(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        GRPOConfig(**kwargs)
+
+
+def test_non_finite_weights_stop_with_the_cause() -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", seed=0, **SMALL)
+    with th.no_grad():
+        next(model.policy.parameters()).fill_(float("inf"))
+    with pytest.raises(ValueError, match=r"non-finite weight \(mlp_extractor"):
+        model._check_finite_weights()
+
+
+def test_non_finite_update_stops_with_the_cause() -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", seed=0, **SMALL)
+    model.ent_coef = float("nan")  # set after validation, as GRPO.load(path, ent_coef=...) would
+    with pytest.raises(ValueError, match=r"non-finite loss.*learning rate too high"):
+        model.learn(2000)
+
+
+# --- bug 8: PPO's policy_kwargs --------------------------------------------------------------------------
+
+
+def test_share_features_extractor_false_is_accepted() -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", policy_kwargs={"share_features_extractor": False}, **SMALL)
+    model.learn(100)
+
+
+def test_old_net_arch_format() -> None:
+    with pytest.warns(UserWarning, match="no value function"):
+        model = GRPO(
+            "MlpPolicy", "CartPole-v1", policy_kwargs={"net_arch": [{"pi": [32], "vf": [16]}]}, **SMALL
+        )
+    assert [
+        layer.out_features
+        for layer in model.policy.mlp_extractor.policy_net
+        if hasattr(layer, "out_features")
+    ] == [32]
+    with pytest.raises(ValueError, match="list of ints"):
+        GRPO("MlpPolicy", "CartPole-v1", policy_kwargs={"net_arch": [64, {"pi": [32]}]})
+
+
+class TupleObsEnv(gym.Env):
+    observation_space = spaces.Tuple((spaces.Discrete(3), spaces.Box(-1, 1, (2,))))
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        super().reset(seed=seed)
+        return (0, np.zeros(2, dtype=np.float32)), {}
+
+    def step(self, action: int) -> tuple[Any, float, bool, bool, dict]:
+        return (0, np.zeros(2, dtype=np.float32)), 0.0, False, False, {}
+
+
+def test_tuple_observations_error_like_ppo() -> None:
+    with pytest.raises(NotImplementedError, match="observation space is not supported: use a Dict"):
+        GRPO("MlpPolicy", TupleObsEnv())
+
+
+# --- bug 10: closing the env closes the branch copies ----------------------------------------------------
+
+
+class CloseCounter(gym.Wrapper):
+    closed = 0
+
+    def close(self) -> None:
+        CloseCounter.closed += 1
+        super().close()
+
+
+def test_env_close_closes_branch_copies() -> None:
+    venv = make_vec_env("CartPole-v1", n_envs=2, seed=0, wrapper_class=CloseCounter)
+    model = GRPO("MlpPolicy", venv, group_size=2, **SMALL)
+    model.learn(100)
+    CloseCounter.closed = 0
+    model.env.close()
+    assert CloseCounter.closed == 2 + 2 * 2  # the real sub-envs and every branch copy
