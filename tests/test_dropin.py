@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from gymnasium import spaces
 from stable_baselines3.common.atari_wrappers import ClipRewardEnv
 from stable_baselines3.common.env_util import make_vec_env
 
+import sb3_grpo
 from sb3_grpo import GRPO
 from sb3_grpo.cloning import check_cloneable
 from sb3_grpo.core import GRPOConfig
@@ -185,3 +187,60 @@ def test_env_close_closes_branch_copies() -> None:
     CloseCounter.closed = 0
     model.env.close()
     assert CloseCounter.closed == 2 + 2 * 2  # the real sub-envs and every branch copy
+
+
+# --- bug 5: callbacks paced by transitions ----------------------------------------------------------------
+
+
+def test_transition_paced_callbacks_fire(tmp_path: Path) -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", seed=0, **SMALL)
+    eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=1)
+    evaluate = sb3_grpo.EvalCallback(
+        eval_env, eval_freq=100, n_eval_episodes=1, log_path=str(tmp_path), verbose=0
+    )
+    checkpoint = sb3_grpo.CheckpointCallback(save_freq=100, save_path=str(tmp_path / "checkpoints"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ours do not warn
+        model.learn(1500, callback=[evaluate, checkpoint])
+    # one evaluation and one checkpoint per 100 transitions crossed (a callback call is a decision of
+    # 1 + 4 x 3 = 13 transitions at most, so each firing is at most 12 transitions late)
+    n_expected = model.num_timesteps // 100
+    assert n_expected - 1 <= len(evaluate.evaluations_timesteps) <= n_expected
+    assert len(list((tmp_path / "checkpoints").glob("*.zip"))) == len(evaluate.evaluations_timesteps)
+    gaps = np.diff([0, *evaluate.evaluations_timesteps])
+    assert gaps.min() >= 100 - 13 and gaps.max() <= 100 + 13
+
+
+def test_ppo_is_paced_as_by_sb3(tmp_path: Path) -> None:
+    # for PPO (n_envs transitions per call) the transition-paced callback fires at SB3's steps
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import EvalCallback as SB3EvalCallback
+
+    timesteps = []
+    for callback_class in (sb3_grpo.EvalCallback, SB3EvalCallback):
+        model = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_steps=32, batch_size=32)
+        callback = callback_class(
+            make_vec_env("CartPole-v1", n_envs=1),
+            eval_freq=50,
+            n_eval_episodes=1,
+            log_path=str(tmp_path / callback_class.__module__),
+            verbose=0,
+        )
+        model.learn(400, callback=callback)
+        timesteps.append(callback.evaluations_timesteps)
+    assert timesteps[0] == timesteps[1] and len(timesteps[0]) == 4
+
+
+@pytest.mark.parametrize("group_mode", ["state", "episode"])
+def test_step_paced_sb3_callback_warns_once(group_mode: str, tmp_path: Path) -> None:
+    from stable_baselines3.common.callbacks import CheckpointCallback as SB3CheckpointCallback
+
+    model = GRPO("MlpPolicy", "CartPole-v1", group_mode=group_mode, seed=0, **SMALL)
+    callback = SB3CheckpointCallback(save_freq=10, save_path=str(tmp_path))
+    with pytest.warns(
+        UserWarning, match=r"CheckpointCallback\(save_freq=10\) counts callback calls.*sb3_grpo"
+    ):
+        model.learn(64, callback=callback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.learn(64, callback=callback, reset_num_timesteps=False)

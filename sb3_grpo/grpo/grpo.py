@@ -19,6 +19,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 
+from sb3_grpo.callbacks import warn_step_paced_callbacks
 from sb3_grpo.cloning import CloningError, VecEnvCloner
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
@@ -393,7 +394,20 @@ class GRPO(OnPolicyAlgorithm):
             elif not isinstance(callback, list):
                 callback = [callback if isinstance(callback, BaseCallback) else ConvertCallback(callback)]
             callback = [*callback, TransitionProgressBarCallback()]
-        return super()._init_callback(callback, progress_bar=False)
+        callback = super()._init_callback(callback, progress_bar=False)
+        self._warn_step_paced(callback)
+        return callback
+
+    def _warn_step_paced(self, callback: BaseCallback) -> None:
+        """Warn about SB3 callbacks counting calls (``EvalCallback``...), which GRPO makes far fewer of."""
+        group_size = self.group_size
+        if self.group_mode == "state":
+            # a decision: the agent's step and up to G branches of 1 + H steps (one group per interval)
+            per_call = 1 + group_size * (self.branch_horizon + 1) / getattr(self, "branch_interval", 1)
+            how = f"1 + G(H+1) = {per_call:.0f}"
+        else:
+            per_call, how = group_size, f"G={group_size} whole episodes (G x their length)"
+        warn_step_paced_callbacks(callback, per_call, how)
 
     # ---------------------------------------------------------------- sampling
     def _sample(
