@@ -504,6 +504,7 @@ class GRPO(OnPolicyAlgorithm):
         )
         # The agent follows member 0 of each group: an ordinary sample of the policy.
         new_obs, rewards, dones, infos = env.step(env_actions[::group_size])
+        self._branch_pool.check_first_steps(new_obs, rewards, dones, infos, self._n_decisions // n_envs)
         if not np.all(np.isfinite(rewards)):
             k = int(np.flatnonzero(~np.isfinite(rewards))[0])
             raise ValueError(
