@@ -244,3 +244,25 @@ def test_step_paced_sb3_callback_warns_once(group_mode: str, tmp_path: Path) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.learn(64, callback=callback, reset_num_timesteps=False)
+
+
+# --- bug 9: episode mode writes the agent's episodes to the Monitor files ---------------------------------
+
+
+@pytest.mark.parametrize("vec_monitor", [False, True])
+def test_episode_mode_fills_the_monitor_files(vec_monitor: bool, tmp_path: Path) -> None:
+    from stable_baselines3.common.monitor import load_results
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    venv = make_vec_env("CartPole-v1", n_envs=2, seed=0, monitor_dir=None if vec_monitor else str(tmp_path))
+    if vec_monitor:
+        venv = VecMonitor(venv, filename=str(tmp_path / "vec"))
+    model = GRPO("MlpPolicy", venv, group_mode="episode", group_size=3, n_steps=2, batch_size=16, seed=0)
+    model.learn(1000)
+    results = load_results(str(tmp_path))
+    episodes = list(model.ep_info_buffer)
+    assert len(results) == len(episodes) > 0  # every group episode, once (fewer than the buffer's 100)
+    assert sorted(results["r"]) == pytest.approx(sorted(episode["r"] for episode in episodes))
+    assert results["l"].sum() == model.num_timesteps
+    if not vec_monitor:
+        assert sum(len(monitor.get_episode_rewards()) for monitor in venv.envs) == len(episodes)

@@ -16,12 +16,15 @@ update them as ``VecNormalize.step_wait`` would (when its ``training`` flag is s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
     VecCheckNan,
     VecEnv,
     VecEnvWrapper,
@@ -166,6 +169,49 @@ def _check_finite(rewards: np.ndarray, env_indices: np.ndarray, where: str) -> N
             f"during {where}. GRPO cannot rank a group with NaN/inf scores: fix the env's reward "
             "(or wrap it with stable_baselines3.common.vec_env.VecCheckNan to find the cause)."
         )
+
+
+def record_agent_episodes(venv: VecEnv, returns: np.ndarray, lengths: np.ndarray, group_size: int) -> None:
+    """
+    Episode mode: write the group episodes (the agent's own) where SB3 and the zoo read episodes.
+
+    The real sub-envs are never stepped in episode mode, so their ``Monitor`` wrappers would stay empty. Each
+    episode is added to the ``Monitor`` of its sub-env (its episode lists and its CSV file, as
+    ``Monitor.step`` would at the episode's end) and to a ``VecMonitor``'s CSV file. The ``Monitor`` wrappers of
+    a ``SubprocVecEnv`` live in its workers and are left alone.
+
+    :param venv: The training VecEnv (possibly wrapped)
+    :param returns: Raw return of each copy (``n_envs * G``, copy ``k`` belongs to sub-env ``k // G``)
+    :param lengths: Length of each copy's episode
+    :param group_size: G
+    """
+    now = time.time()
+    rows: list[dict[str, Any]] = [
+        {"r": round(float(r), 6), "l": int(n)} for r, n in zip(returns, lengths, strict=True)
+    ]
+    base = venv.unwrapped
+    if isinstance(base, DummyVecEnv):
+        for i, sub_env in enumerate(base.envs):
+            monitor: Any = sub_env
+            while isinstance(monitor, gym.Wrapper) and not isinstance(monitor, Monitor):
+                monitor = monitor.env
+            if not isinstance(monitor, Monitor):
+                continue
+            for row in rows[i * group_size : (i + 1) * group_size]:
+                monitor.episode_returns.append(row["r"])
+                monitor.episode_lengths.append(row["l"])
+                monitor.episode_times.append(now - monitor.t_start)
+                monitor.total_steps += row["l"]
+                if monitor.results_writer is not None:
+                    monitor.results_writer.write_row({**row, "t": round(now - monitor.t_start, 6)})
+    wrapper: VecEnv = venv
+    while isinstance(wrapper, VecEnvWrapper):
+        if isinstance(wrapper, VecMonitor):
+            wrapper.episode_count += len(rows)
+            if wrapper.results_writer is not None:
+                for row in rows:
+                    wrapper.results_writer.write_row({**row, "t": round(now - wrapper.t_start, 6)})
+        wrapper = wrapper.venv
 
 
 def _cast_like(value: Any, like: Any) -> Any:

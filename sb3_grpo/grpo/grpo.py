@@ -24,7 +24,7 @@ from sb3_grpo.cloning import CloningError, VecEnvCloner
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
 from sb3_grpo.core.validation import check_bool, check_finite_real
-from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms
+from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms, record_agent_episodes
 from sb3_grpo.grpo.buffers import GroupRolloutBuffer
 from sb3_grpo.grpo.common_noise import sample_with_common_noise
 from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
@@ -586,6 +586,7 @@ class GRPO(OnPolicyAlgorithm):
         # The group's episodes are the agent's episodes: they follow the current policy.
         for k in range(n_envs * group_size):
             self.ep_info_buffer.extend([{"r": float(trajectory["raw_returns"][k]), "l": int(lengths[k])}])  # type: ignore[union-attr]
+        record_agent_episodes(env, trajectory["raw_returns"], lengths, group_size)
         callback.update_locals(locals())
         return callback.on_step()
 
