@@ -6,6 +6,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+import cloudpickle
 import gymnasium as gym
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
 
@@ -137,7 +138,7 @@ class VecEnvCloner:
             ok, value = self.venv.env_method("remote_branch_copy", indices=[index])[0]
             if not ok:
                 raise CloningError(f"Sub-env {index} of the SubprocVecEnv cannot be copied: {value}")
-            first = value
+            first = cloudpickle.loads(value)
         copies = [first] + [copy.deepcopy(first) for _ in range(n - 1)]
         for branch in copies:
             cloner_for(branch)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
+import cloudpickle
 import gymnasium as gym
 
 from sb3_grpo.cloning.chain import STATELESS_WRAPPERS, cloner_for, get_state, make_branch_copy, set_state
+
+_PICKLE_FIX = (
+    "Make everything the env holds picklable: define the env class and the classes of its state in an "
+    "importable module (not in the training script, which SubprocVecEnv workers started with 'forkserver' or "
+    "'spawn' cannot import), or use SubprocVecEnv(env_fns, start_method='fork'), or DummyVecEnv."
+)
 
 
 class CloneableWrapper(gym.Wrapper):
@@ -49,10 +57,23 @@ class CloneableWrapper(gym.Wrapper):
     def remote_get_state(self) -> tuple[bool, Any]:
         """:meth:`get_state` that never raises.
 
+        The first state is test-pickled here: a state that cannot be pickled would kill the worker as
+        SB3 sends it back, and the main process would only see a bare ``EOFError``.
+
         :return: ``(True, state)``, or ``(False, error message)``.
         """
         try:
-            return True, get_state(self)
+            state = get_state(self)
+            if not self.__dict__.get("_sb3_grpo_state_pickles", False):
+                try:
+                    pickle.dumps(state)
+                except Exception as error:
+                    return False, (
+                        f"its state cannot be pickled back to the main process ({type(error).__name__}: "
+                        f"{error}). {_PICKLE_FIX}"
+                    )
+                self.__dict__["_sb3_grpo_state_pickles"] = True
+            return True, state
         except Exception as error:
             return False, f"{type(error).__name__}: {error}"
 
@@ -71,12 +92,23 @@ class CloneableWrapper(gym.Wrapper):
     def remote_branch_copy(self) -> tuple[bool, Any]:
         """A deep copy of this chain without statistics wrappers (see ``make_branch_copy``), never raising.
 
-        :return: ``(True, copy)`` (pickled back to the main process), or ``(False, error message)``.
+        The copy is sent as ``cloudpickle`` bytes: classes the worker rebuilt by value (an env class
+        defined in the training script, under the ``forkserver``/``spawn`` start methods) go back by
+        value too, where plain pickle would kill the worker.
+
+        :return: ``(True, cloudpickled copy)``, or ``(False, error message)``.
         """
         try:
-            return True, make_branch_copy(self)
+            branch = make_branch_copy(self)
         except Exception as error:
             return False, f"{type(error).__name__}: {error}"
+        try:
+            return True, cloudpickle.dumps(branch)
+        except Exception as error:
+            return False, (
+                f"its branch copy cannot be pickled back to the main process ({type(error).__name__}: {error}). "
+                f"{_PICKLE_FIX}"
+            )
 
 
 STATELESS_WRAPPERS.append(CloneableWrapper)
