@@ -266,3 +266,19 @@ def test_episode_mode_fills_the_monitor_files(vec_monitor: bool, tmp_path: Path)
     assert results["l"].sum() == model.num_timesteps
     if not vec_monitor:
         assert sum(len(monitor.get_episode_rewards()) for monitor in venv.envs) == len(episodes)
+
+
+# --- bug 2: SubprocVecEnv as SB3 users build it -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_subproc_vec_env_without_wrapper_trains(env_id: str) -> None:
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    venv = make_vec_env(env_id, n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)
+    try:
+        model = GRPO("MlpPolicy", venv, **SMALL)
+        model.learn(300)  # the runtime clone check compares every group's member 0 with the real step
+        assert model._n_decisions > 0
+    finally:
+        venv.close()
