@@ -1,5 +1,6 @@
 """sb3-grpo: Group-Relative Policy Optimization (GRPO) in the style of Stable-Baselines3."""
 
+from sb3_grpo.callbacks import CheckpointCallback, EvalCallback
 from sb3_grpo.core import (
     GroupExperience,
     GRPOConfig,
@@ -20,6 +21,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GRPO",
+    "CheckpointCallback",
+    "EvalCallback",
     "GRPOConfig",
     "GRPOLossOutput",
     "GRPOTrainer",

@@ -424,6 +424,12 @@ def test_registered_adapter() -> None:
             self.value = 0
             self.lock = threading.Lock()  # not deep-copyable: only the adapter can clone it
 
+        def __deepcopy__(self, memo: dict) -> Counter:
+            # GRPO's branch copies are deep copies: the env says how to copy itself (a fresh lock)
+            twin = Counter()
+            twin.value, twin._np_random = self.value, copy.deepcopy(self._np_random, memo)
+            return twin
+
         def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
             super().reset(seed=seed)
             self.value = int(self.np_random.integers(10))

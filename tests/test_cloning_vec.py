@@ -131,13 +131,27 @@ def test_dummy_without_cloneable_wrapper_works() -> None:
     assert first_difference(first, rollout(venv, np.ones((5, 2), dtype=int))) is None
 
 
-def test_subproc_without_cloneable_wrapper_is_refused() -> None:
-    venv = make_vec_env(
-        "CartPole-v1", n_envs=2, vec_env_cls=SubprocVecEnv, vec_env_kwargs={"start_method": "fork"}
-    )
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "FrozenLake-v1", "envs:DynamicBandit-v0"])
+def test_subproc_without_cloneable_wrapper(env_id: str) -> None:
+    # SB3's usual make_vec_env(..., vec_env_cls=SubprocVecEnv): adapters and native methods alike
+    venv = make_vec_env(env_id, n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)
     try:
-        with pytest.raises(CloningError, match="wrapper_class=CloneableWrapper"):
-            VecEnvCloner(venv)
+        venv.reset()
+        cloner = VecEnvCloner(venv)
+        venv.step(np.zeros(2, dtype=int))
+        states = cloner.get_states()
+        branch = cloner.make_branch_envs(1, 1)[0]
+        set_state(branch, states[1])
+        actions = np.ones((5, 2), dtype=int)
+        first = rollout(venv, actions)
+        on_branch = [branch.step(int(action))[:2] for action in actions[:, 1]]
+        for (obs, reward, done), (branch_obs, branch_reward) in zip(first, on_branch, strict=False):
+            if done[1]:
+                break
+            assert first_difference(obs[1], np.asarray(branch_obs, dtype=obs.dtype)) is None
+            assert reward[1] == np.asarray(branch_reward).astype(reward.dtype)
+        cloner.set_states(states)  # in place, in the workers
+        assert first_difference(first, rollout(venv, actions)) is None
     finally:
         venv.close()
 

@@ -373,7 +373,7 @@ def test_bad_generated_actions() -> None:
         ({"clip_range_high": -1.0}, "clip_range_high must be >= 0 or None"),
         ({"kl_coef": -0.1}, "kl_coef must be >= 0"),
         ({"kl_estimator": "k4"}, "kl_estimator must be one of"),
-        ({"ent_coef": float("nan")}, "ent_coef must be a number"),
+        ({"ent_coef": float("nan")}, "ent_coef must be a finite number"),
         ({"advantage_scaling": "std"}, "advantage_scaling must be one of"),
         ({"baseline": "median"}, "baseline must be one of"),
         ({"advantage_eps": -1.0}, "advantage_eps must be >= 0"),

@@ -22,11 +22,11 @@ from typing import Any
 import gymnasium as gym
 
 from sb3_grpo.cloning.adapters import EnvAdapter, NativeAdapter, env_name, find_adapter
+from sb3_grpo.cloning.layers import CACHE_ATTRIBUTE as _CACHE_ATTRIBUTE
 from sb3_grpo.cloning.layers import LayerHandler, NativeLayerHandler, find_layer_handler
 from sb3_grpo.cloning.protocol import CloningError
 from sb3_grpo.cloning.rng import restore_rng_lazy, save_rng_lazy
 
-_CACHE_ATTRIBUTE = "_sb3_grpo_chain_cloner"
 #: wrapper classes that hold no state of their own (CloneableWrapper adds itself on import)
 STATELESS_WRAPPERS: list[type] = []
 

@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 
 from sb3_grpo.cloning.adapters import HOW_TO_FIX, env_name
-from sb3_grpo.cloning.chain import cloner_for, get_state, set_state
+from sb3_grpo.cloning.chain import cloner_for, get_state, make_branch_copy, set_state
 from sb3_grpo.cloning.compare import first_difference
 from sb3_grpo.cloning.protocol import CloningError
 
@@ -26,8 +26,8 @@ class Divergence:
     :param step: index of the step (0 = first step after the saved state).
     :param field: ``"obs"``, ``"reward"``, ``"terminated"``, ``"truncated"``, ``"info"`` or ``"reset obs"``...
     :param detail: the differing values.
-    :param replay: which replay: ``"restore"`` (state object as saved) or ``"pickled"`` (state after a pickle
-        round trip).
+    :param replay: which replay: ``"restore"`` (state object as saved), ``"pickled"`` (state after a pickle
+        round trip) or ``"branch copy"`` (state restored on a branch copy, as GRPO uses it).
     """
 
     step: int
@@ -108,9 +108,21 @@ def _run(env: gym.Env, actions: list[Any]) -> tuple[list[tuple[str, int, Any]], 
     return records, ends
 
 
+def _without_statistics(records: list[tuple[str, int, Any]]) -> list[tuple[str, int, Any]]:
+    """``records`` without the ``info["episode"]`` entries that statistics wrappers (``Monitor``) add."""
+    out = []
+    for kind, step, values in records:
+        if kind == "step" and "episode" in values[4]:
+            values = (*values[:4], {k: v for k, v in values[4].items() if k != "episode"})
+        out.append((kind, step, values))
+    return out
+
+
 def _compare(
     expected: list[tuple[str, int, Any]], got: list[tuple[str, int, Any]], replay: str
 ) -> Divergence | None:
+    if replay == "branch copy":  # a branch copy has no statistics wrappers
+        expected, got = _without_statistics(expected), _without_statistics(got)
     for (kind, step, first), (kind2, _, second) in zip(expected, got, strict=False):
         if kind != kind2:
             return Divergence(
@@ -135,8 +147,10 @@ def check_cloneable(
 
     Resets ``env`` with ``seed``, saves its state, steps ``n_steps`` random actions (resetting after each
     episode end), restores the state, replays the same actions and compares observations, rewards,
-    ``terminated``, ``truncated`` and infos (wall-clock times excepted). The replay is done twice: with the
-    state object itself and with a pickled copy of it. ``env`` is left in the restored-and-replayed state.
+    ``terminated``, ``truncated`` and infos (wall-clock times excepted). The replay is done three times:
+    with the state object itself, with a pickled copy of it, and on a branch copy of ``env`` (as GRPO
+    uses states: saved from the real env, restored on a private copy without statistics wrappers).
+    ``env`` is left in the restored-and-replayed state.
 
     :param env: the env to check, wrapped as it will be used.
     :param n_steps: how many steps to replay.
@@ -174,6 +188,14 @@ def check_cloneable(
             report.divergence = _compare(expected, got, name)
             if report.divergence is not None:
                 break
+        if report.divergence is None:
+            branch = make_branch_copy(env)
+            try:
+                set_state(branch, state)
+                got, _ = _run(branch, actions)
+            finally:
+                branch.close()
+            report.divergence = _compare(expected, got, "branch copy")
         repeats = 200
         start = time.perf_counter()
         for _ in range(repeats):

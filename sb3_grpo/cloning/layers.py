@@ -18,9 +18,19 @@ from stable_baselines3.common.monitor import Monitor
 
 from sb3_grpo.cloning.protocol import CloningError
 
-#: attributes every ``gym.Wrapper`` carries that never change after construction
+#: where :func:`sb3_grpo.cloning.chain.cloner_for` caches an env's cloner (not state of the wrapper)
+CACHE_ATTRIBUTE = "_sb3_grpo_chain_cloner"
+
+#: where ``remote.install`` puts a ``SubprocVecEnv`` sub-env's ``RemoteCloner`` (not state of the wrapper)
+REMOTE_ATTRIBUTE = "_sb3_grpo_remote"
+
+#: attributes every ``gym.Wrapper`` carries that never change after construction (and our cache slot,
+#: which a deep copy carries onto a branch copy's outermost wrapper)
 WRAPPER_BASE_ATTRIBUTES = frozenset(
     {
+        CACHE_ATTRIBUTE,
+        REMOTE_ATTRIBUTE,
+        "_remote",
         "env",
         "_action_space",
         "_observation_space",

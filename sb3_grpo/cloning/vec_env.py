@@ -6,18 +6,14 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
+import cloudpickle
 import gymnasium as gym
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
 
 from sb3_grpo.cloning.chain import ChainCloner, cloner_for, make_branch_copy
+from sb3_grpo.cloning.layers import REMOTE_ATTRIBUTE
 from sb3_grpo.cloning.protocol import CloningError
-
-_SUBPROC_FIX = (
-    "A SubprocVecEnv reaches its sub-envs only through env_method, and Gymnasium 1.x wrappers do not forward "
-    "attributes, so each sub-env needs a CloneableWrapper as its outermost wrapper: "
-    "make_vec_env(env_id, n_envs, vec_env_cls=SubprocVecEnv, wrapper_class=CloneableWrapper) "
-    "(from sb3_grpo.cloning import CloneableWrapper)."
-)
+from sb3_grpo.cloning.remote import install
 
 
 class VecEnvCloner:
@@ -25,7 +21,9 @@ class VecEnvCloner:
 
     With a ``DummyVecEnv`` the states are read in this process. With a ``SubprocVecEnv`` each batch call is
     one round trip to the workers (all workers are asked before any answer is read) and the states are
-    pickled across; the sub-envs must be wrapped in :class:`~sb3_grpo.cloning.CloneableWrapper`.
+    pickled across. The sub-envs need no wrapper: a :class:`~sb3_grpo.cloning.remote.RemoteCloner` is
+    installed in each worker (see :mod:`sb3_grpo.cloning.remote`), or a
+    :class:`~sb3_grpo.cloning.CloneableWrapper` answers.
 
     :param venv: a ``DummyVecEnv`` or ``SubprocVecEnv``, possibly inside ``VecEnvWrapper``\\ s
         (``VecNormalize``, ``VecMonitor``...), which are looked through: their own state is not saved.
@@ -47,9 +45,9 @@ class VecEnvCloner:
                     raise CloningError(f"Sub-env {index} of the DummyVecEnv: {error}") from error
             self._cloners = cloners
         elif isinstance(base, SubprocVecEnv):
-            if not base.has_attr("remote_get_state"):
-                raise CloningError(f"The sub-envs of this SubprocVecEnv cannot be cloned. {_SUBPROC_FIX}")
-            for index, message in enumerate(base.env_method("remote_check")):
+            if not base.has_attr(REMOTE_ATTRIBUTE):  # a CloneableWrapper has one; else install one
+                install(base)
+            for index, message in enumerate(base.env_method(REMOTE_ATTRIBUTE, "check")):
                 if message is not None:
                     raise CloningError(f"Sub-env {index} of the SubprocVecEnv: {message}")
         else:
@@ -85,7 +83,7 @@ class VecEnvCloner:
                 return [cloner.get_state() for cloner in cloners]
             return [cloners[i].get_state() for i in self._indices(indices)]
         chosen = self._indices(indices)
-        answers = self.venv.env_method("remote_get_state", indices=chosen)
+        answers = self.venv.env_method(REMOTE_ATTRIBUTE, "get_state", indices=chosen)
         states = []
         for index, (ok, value) in zip(chosen, answers, strict=True):
             if not ok:
@@ -108,7 +106,7 @@ class VecEnvCloner:
             return
         remotes = self.venv.remotes  # type: ignore[attr-defined]
         for i, state in zip(chosen, states, strict=True):
-            remotes[i].send(("env_method", ("remote_set_state", (state,), {})))
+            remotes[i].send(("env_method", (REMOTE_ATTRIBUTE, ("set_state", state), {})))
         errors = [(i, remotes[i].recv()) for i in chosen]
         for i, message in errors:
             if message is not None:
@@ -134,10 +132,10 @@ class VecEnvCloner:
         if self._cloners is not None:
             first = make_branch_copy(self._cloners[index].env)
         else:
-            ok, value = self.venv.env_method("remote_branch_copy", indices=[index])[0]
+            ok, value = self.venv.env_method(REMOTE_ATTRIBUTE, "branch_copy", indices=[index])[0]
             if not ok:
                 raise CloningError(f"Sub-env {index} of the SubprocVecEnv cannot be copied: {value}")
-            first = value
+            first = cloudpickle.loads(value)
         copies = [first] + [copy.deepcopy(first) for _ in range(n - 1)]
         for branch in copies:
             cloner_for(branch)

@@ -6,20 +6,17 @@ from typing import Any
 
 import gymnasium as gym
 
-from sb3_grpo.cloning.chain import STATELESS_WRAPPERS, cloner_for, get_state, make_branch_copy, set_state
+from sb3_grpo.cloning.chain import STATELESS_WRAPPERS, get_state, set_state
+from sb3_grpo.cloning.remote import RemoteCloner
 
 
 class CloneableWrapper(gym.Wrapper):
     """Gives an env chain ``get_state()``/``set_state(state)`` methods covering every layer beneath it.
 
-    Gymnasium 1.x wrappers do not forward attributes, and SB3's ``SubprocVecEnv`` reaches a sub-env only
-    through ``env_method(name)``, which finds the first layer that has ``name``. Apply this wrapper last,
-    for instance ``make_vec_env(env_id, n_envs, vec_env_cls=SubprocVecEnv, wrapper_class=CloneableWrapper)``
-    (SB3 applies ``wrapper_class`` outside its ``Monitor``), so that the saved state covers the ``Monitor``
-    statistics, the ``TimeLimit`` counter and the unwrapped env.
-
-    The ``remote_*`` methods are what :class:`~sb3_grpo.cloning.VecEnvCloner` calls in the worker process:
-    they return errors as strings instead of raising, since an exception kills a ``SubprocVecEnv`` worker.
+    A ``SubprocVecEnv`` needs no wrapper (:class:`~sb3_grpo.cloning.VecEnvCloner` installs what it needs
+    in its workers); this one gives the methods to code of your own, and as the outermost wrapper, for
+    instance ``make_vec_env(env_id, n_envs, vec_env_cls=SubprocVecEnv, wrapper_class=CloneableWrapper)``
+    (SB3 applies ``wrapper_class`` outside its ``Monitor``), it answers the workers' calls itself.
 
     :param env: the env to wrap.
     """
@@ -35,48 +32,13 @@ class CloneableWrapper(gym.Wrapper):
         """
         set_state(self, state)
 
-    def remote_check(self) -> str | None:
-        """Prepare cloning (choose adapters) and return ``None``, or the error message.
-
-        :return: ``None`` when the chain can be cloned.
-        """
-        try:
-            cloner_for(self)
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
-        return None
-
-    def remote_get_state(self) -> tuple[bool, Any]:
-        """:meth:`get_state` that never raises.
-
-        :return: ``(True, state)``, or ``(False, error message)``.
-        """
-        try:
-            return True, get_state(self)
-        except Exception as error:
-            return False, f"{type(error).__name__}: {error}"
-
-    def remote_set_state(self, state: Any) -> str | None:
-        """:meth:`set_state` that never raises.
-
-        :param state: the saved state.
-        :return: ``None``, or the error message.
-        """
-        try:
-            set_state(self, state)
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
-        return None
-
-    def remote_branch_copy(self) -> tuple[bool, Any]:
-        """A deep copy of this chain without statistics wrappers (see ``make_branch_copy``), never raising.
-
-        :return: ``(True, copy)`` (pickled back to the main process), or ``(False, error message)``.
-        """
-        try:
-            return True, make_branch_copy(self)
-        except Exception as error:
-            return False, f"{type(error).__name__}: {error}"
+    @property
+    def _sb3_grpo_remote(self) -> RemoteCloner:
+        """What :class:`~sb3_grpo.cloning.VecEnvCloner` calls in a ``SubprocVecEnv`` worker."""
+        remote = self.__dict__.get("_remote")
+        if remote is None:
+            remote = self.__dict__["_remote"] = RemoteCloner(self)
+        return remote  # type: ignore[no-any-return]
 
 
 STATELESS_WRAPPERS.append(CloneableWrapper)

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 from sb3_grpo.core.advantages import ADVANTAGE_SCALINGS, BASELINES, AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KL_ESTIMATORS, KLEstimator
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+from sb3_grpo.core.validation import is_finite_real as _is_number
+from sb3_grpo.core.validation import is_integer as _is_int
 
 
 @dataclass
@@ -131,8 +124,8 @@ class GRPOConfig:
             raise ValueError(f"kl_coef must be >= 0, got {self.kl_coef!r}; use 0 to disable the KL penalty")
         if self.kl_estimator not in KL_ESTIMATORS:
             raise ValueError(f"kl_estimator must be one of {KL_ESTIMATORS}, got {self.kl_estimator!r}")
-        if not _is_number(self.ent_coef) or self.ent_coef != self.ent_coef:
-            raise ValueError(f"ent_coef must be a number, got {self.ent_coef!r}")
+        if not _is_number(self.ent_coef):
+            raise ValueError(f"ent_coef must be a finite number, got {self.ent_coef!r}")
         if self.advantage_scaling not in ADVANTAGE_SCALINGS:
             raise ValueError(
                 f"advantage_scaling must be one of {ADVANTAGE_SCALINGS}, got {self.advantage_scaling!r}"

@@ -16,12 +16,15 @@ update them as ``VecNormalize.step_wait`` would (when its ``training`` flag is s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
     VecCheckNan,
     VecEnv,
     VecEnvWrapper,
@@ -32,7 +35,9 @@ from stable_baselines3.common.vec_env import (
     VecVideoRecorder,
 )
 
-from sb3_grpo.cloning import set_state
+from sb3_grpo.cloning import CloningError, set_state
+from sb3_grpo.cloning.adapters import env_name
+from sb3_grpo.cloning.compare import first_difference
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
 # sample(obs batch, group of each row or None) -> (actions for env.step, actions as sampled, log-probs);
@@ -73,6 +78,25 @@ class VecTransforms:
         # Discounted running return of each copy, one array per wrapper (VecNormalize's reward
         # statistics are of these returns).
         self._returns: list[np.ndarray] = []
+
+    def real_raw(self, obs: NumpyObs, rewards: np.ndarray) -> tuple[NumpyObs | None, bool, np.ndarray]:
+        """
+        The real env's last step as its sub-envs returned it, where the wrappers let it be recovered.
+
+        :param obs: The observations ``VecEnv.step`` returned
+        :param rewards: The rewards it returned
+        :return: raw observations (None when a wrapper changed them beyond recovery), whether the
+            infos' ``terminal_observation`` entries are raw, and raw rewards
+        """
+        changing = [wrapper for wrapper in self.wrappers if not isinstance(wrapper, _TRANSPARENT_WRAPPERS)]
+        normalizers = [wrapper for wrapper in changing if isinstance(wrapper, VecNormalize)]
+        if normalizers:
+            rewards = normalizers[0].get_original_reward()
+        if not changing:
+            return obs, True, rewards
+        if len(changing) == 1 and normalizers:
+            return normalizers[0].get_original_obs(), False, rewards
+        return None, False, rewards
 
     def start_episodes(self, n_copies: int) -> None:
         """
@@ -147,6 +171,58 @@ def _check_finite(rewards: np.ndarray, env_indices: np.ndarray, where: str) -> N
         )
 
 
+def record_agent_episodes(venv: VecEnv, returns: np.ndarray, lengths: np.ndarray, group_size: int) -> None:
+    """
+    Episode mode: write the group episodes (the agent's own) where SB3 and the zoo read episodes.
+
+    The real sub-envs are never stepped in episode mode, so their ``Monitor`` wrappers would stay empty. Each
+    episode is added to the ``Monitor`` of its sub-env (its episode lists and its CSV file, as
+    ``Monitor.step`` would at the episode's end) and to a ``VecMonitor``'s CSV file. The ``Monitor`` wrappers of
+    a ``SubprocVecEnv`` live in its workers and are left alone.
+
+    :param venv: The training VecEnv (possibly wrapped)
+    :param returns: Raw return of each copy (``n_envs * G``, copy ``k`` belongs to sub-env ``k // G``)
+    :param lengths: Length of each copy's episode
+    :param group_size: G
+    """
+    now = time.time()
+    rows: list[dict[str, Any]] = [
+        {"r": round(float(r), 6), "l": int(n)} for r, n in zip(returns, lengths, strict=True)
+    ]
+    base = venv.unwrapped
+    if isinstance(base, DummyVecEnv):
+        for i, sub_env in enumerate(base.envs):
+            monitor: Any = sub_env
+            while isinstance(monitor, gym.Wrapper) and not isinstance(monitor, Monitor):
+                monitor = monitor.env
+            if not isinstance(monitor, Monitor):
+                continue
+            for row in rows[i * group_size : (i + 1) * group_size]:
+                monitor.episode_returns.append(row["r"])
+                monitor.episode_lengths.append(row["l"])
+                monitor.episode_times.append(now - monitor.t_start)
+                monitor.total_steps += row["l"]
+                if monitor.results_writer is not None:
+                    monitor.results_writer.write_row({**row, "t": round(now - monitor.t_start, 6)})
+    wrapper: VecEnv = venv
+    while isinstance(wrapper, VecEnvWrapper):
+        if isinstance(wrapper, VecMonitor):
+            wrapper.episode_count += len(rows)
+            if wrapper.results_writer is not None:
+                for row in rows:
+                    wrapper.results_writer.write_row({**row, "t": round(now - wrapper.t_start, 6)})
+        wrapper = wrapper.venv
+
+
+def _cast_like(value: Any, like: Any) -> Any:
+    """``value`` with the dtypes of ``like`` (a VecEnv stores observations in its space's dtype)."""
+    if isinstance(like, dict) and isinstance(value, dict):
+        return {key: _cast_like(value[key], like[key]) for key in value}
+    if isinstance(like, np.ndarray):
+        return np.asarray(value).astype(like.dtype, copy=False).reshape(like.shape)
+    return value
+
+
 class BranchPool:
     """
     ``G`` private copies of each sub-env, stepped as one batch.
@@ -167,6 +243,9 @@ class BranchPool:
         self.envs = [env for group in branch_envs for env in group]  # flat: copy k = (k // G, k % G)
         self.transforms = transforms
         self.max_episode_steps = max_episode_steps
+        #: member 0's first step in the last :meth:`score_actions`, for the runtime clone check:
+        #: ``(sub-env indices, raw observations, raw rewards, done flags)``; None once taken
+        self.first_steps: tuple[np.ndarray, list[Any], np.ndarray, np.ndarray] | None = None
 
     def _step(self, indices: np.ndarray, actions: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
         """Step copies ``indices`` with ``actions``; return raw observations, rewards and done flags."""
@@ -179,6 +258,60 @@ class BranchPool:
             rewards[n] = reward
             done[n] = terminated or truncated
         return observations, rewards, done
+
+    def check_first_steps(
+        self, obs: Any, rewards: np.ndarray, dones: np.ndarray, infos: Sequence[dict[str, Any]], step: int
+    ) -> None:
+        """
+        Runtime clone check: member 0 of each group took the agent's action from the agent's saved state,
+        so its first step must be the real env's step (common random numbers). Compares observation,
+        reward and end of episode, once per group (the record of the last :meth:`score_actions`).
+
+        :param obs: Observations the real ``VecEnv.step`` returned
+        :param rewards: Its rewards
+        :param dones: Its done flags
+        :param infos: Its infos
+        :param step: Step of the agent's trajectory (for the message)
+        :raises CloningError: naming the sub-env, the step, the field and the likely causes
+        """
+        record, self.first_steps = self.first_steps, None
+        if record is None:
+            return
+        raw_obs, terminal_raw, rewards = self.transforms.real_raw(obs, rewards)
+        for n, i in enumerate(record[0]):
+            clone_obs, clone_reward, clone_done = record[1][n], record[2][n], bool(record[3][n])
+            difference = None
+            if clone_done != bool(dones[i]):
+                difference = (
+                    f"the episode {'ended' if clone_done else 'went on'} on the clone, not on the real env"
+                )
+            elif clone_reward.astype(rewards.dtype) != rewards[i]:
+                difference = f"reward: {float(rewards[i])} (real) != {float(clone_reward)} (clone)"
+            else:
+                real_obs: Any = None
+                if not clone_done and raw_obs is not None:
+                    real_obs = (
+                        {key: value[i] for key, value in raw_obs.items()}
+                        if isinstance(raw_obs, dict)
+                        else raw_obs[i]
+                    )
+                elif clone_done and terminal_raw:
+                    real_obs = infos[i].get("terminal_observation")
+                if real_obs is not None:
+                    difference = first_difference(real_obs, _cast_like(clone_obs, real_obs), "obs")
+            if difference is not None:
+                raise CloningError(
+                    f"GRPO's clone of sub-env {i} ({env_name(self.envs[i * self.group_size])}) did not "
+                    f"reproduce the real env at step {step} of the agent's trajectory: member 0 of the group "
+                    "took the agent's action from the agent's saved state, and its first step differed "
+                    f"({difference}). GRPO would learn from groups that did not start where the agent was. "
+                    "Likely causes: get_state() misses part of the env's state (often the random generator: "
+                    "self.np_random.bit_generator.state); the env draws from a global generator (random, "
+                    "np.random) instead of self.np_random; or a statistics wrapper (a Monitor subclass) "
+                    "changes what step() returns, which branch copies (without statistics wrappers) do not "
+                    "do: make that change a separate gym.Wrapper. sb3_grpo.cloning.check_cloneable(env) "
+                    "replays the env to find which."
+                )
 
     def score_actions(
         self,
@@ -218,6 +351,13 @@ class BranchPool:
         if len(alive) == 0:
             return scores.reshape(self.n_envs, self.group_size), 0
         observations, rewards, done = self._step(alive, first_actions[alive])
+        first = np.flatnonzero(alive % self.group_size == 0)  # member 0 takes the agent's own action
+        self.first_steps = (
+            alive[first] // self.group_size,
+            [observations[n] for n in first],
+            rewards[first],
+            done[first],
+        )
         rewards = self.transforms.rewards(rewards)
         _check_finite(
             rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
@@ -242,6 +382,22 @@ class BranchPool:
             n_transitions += len(alive)
         return scores.reshape(self.n_envs, self.group_size), n_transitions
 
+    def _check_same_start(self, observations: list[Any], seeds: Sequence[int] | np.ndarray) -> None:
+        """The G members of a group were reset with one seed: they must start from the same observation."""
+        group_size = self.group_size
+        for k, obs in enumerate(observations):
+            if k % group_size:
+                difference = first_difference(observations[k - k % group_size], obs, "obs")
+                if difference is not None:
+                    raise CloningError(
+                        f"The {group_size} copies of sub-env {k // group_size} ({env_name(self.envs[k])}) were "
+                        f"reset with the same seed ({int(seeds[k // group_size])}) and member {k % group_size} "
+                        f"started elsewhere than member 0 ({difference}): the env's reset ignores its seed or "
+                        "draws from a global generator, so GRPO's group episodes would not start from one "
+                        "state. Fix the env: call super().reset(seed=seed) in reset() and draw every random "
+                        "number from self.np_random."
+                    )
+
     def run_episodes(self, seeds: Sequence[int] | np.ndarray, sample: Sampler) -> dict[str, Any]:
         """
         Run one group of ``G`` episodes per sub-env, all members of a group from the same reset seed.
@@ -254,6 +410,7 @@ class BranchPool:
         """
         n_copies = len(self.envs)
         observations = [self.envs[k].reset(seed=int(seeds[k // self.group_size]))[0] for k in range(n_copies)]
+        self._check_same_start(observations, seeds)
         alive = np.arange(n_copies)
         self.transforms.start_episodes(n_copies)
         trajectory: dict[str, Any] = {

@@ -14,14 +14,17 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback, ProgressBarCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 
+from sb3_grpo.callbacks import warn_step_paced_callbacks
 from sb3_grpo.cloning import CloningError, VecEnvCloner
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
-from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms
+from sb3_grpo.core.validation import check_bool, check_finite_real
+from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms, record_agent_episodes
 from sb3_grpo.grpo.buffers import GroupRolloutBuffer
 from sb3_grpo.grpo.common_noise import sample_with_common_noise
 from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
@@ -185,6 +188,19 @@ class GRPO(OnPolicyAlgorithm):
         torch_threads: int | Literal["auto"] | None = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        _check_value_types(
+            learning_rate=learning_rate,
+            gamma=gamma,
+            clip_range=clip_range,
+            clip_range_high=clip_range_high,
+            kl_coef=kl_coef,
+            ent_coef=ent_coef,
+            max_grad_norm=max_grad_norm,
+            target_kl=target_kl,
+            skip_identical_groups=skip_identical_groups,
+            normalize_advantage=normalize_advantage,
+            use_sde=use_sde,
+        )
         _validate_hyperparameters(
             n_steps=n_steps,
             batch_size=batch_size,
@@ -306,6 +322,34 @@ class GRPO(OnPolicyAlgorithm):
             state_dicts.append("reference_policy")
         return state_dicts, []
 
+    def set_parameters(
+        self,
+        load_path_or_dict: str | dict[str, Any],
+        exact_match: bool = True,
+        device: th.device | str = "auto",
+    ) -> None:
+        """
+        Load parameters, as SB3's ``set_parameters``; the reference policy may be absent on either side.
+
+        Loading with another ``kl_coef`` (``GRPO.load(path, env, kl_coef=0.04)``): a model saved without
+        a KL penalty gets its reference from the loaded policy (fine-tuning with a penalty to where it
+        started); a model loaded with ``kl_coef=0`` drops the saved reference.
+
+        :param load_path_or_dict: A saved zip file, or a dict of state dicts as from ``get_parameters``
+        :param exact_match: Whether every module's parameters must be given
+        :param device: Device on which the parameters are loaded
+        """
+        params = load_path_or_dict
+        if not isinstance(params, dict):
+            _, params, _ = load_from_zip_file(params, device=device, load_data=False)
+        params = dict(params)
+        has_reference = params.get("reference_policy") is not None
+        if self.reference_policy is None:
+            params.pop("reference_policy", None)
+        elif not has_reference and exact_match:
+            params["reference_policy"] = params.get("policy", self.policy.state_dict())
+        super().set_parameters(params, exact_match=exact_match, device=device)  # type: ignore[arg-type]
+
     def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
         super().set_env(env, force_reset=force_reset)
         self._close_branches()
@@ -330,6 +374,7 @@ class GRPO(OnPolicyAlgorithm):
                     f"cloned: {error}\nAlternatively use group_mode='episode', which only needs a seedable reset."
                 ) from error
             branch_envs = self._fresh_env_copies(env)
+        _close_with(env, [branch for group in branch_envs for branch in group])
         return BranchPool(branch_envs, transforms)
 
     def _fresh_env_copies(self, env: VecEnv) -> list[list[gym.Env]]:
@@ -367,7 +412,20 @@ class GRPO(OnPolicyAlgorithm):
             elif not isinstance(callback, list):
                 callback = [callback if isinstance(callback, BaseCallback) else ConvertCallback(callback)]
             callback = [*callback, TransitionProgressBarCallback()]
-        return super()._init_callback(callback, progress_bar=False)
+        callback = super()._init_callback(callback, progress_bar=False)
+        self._warn_step_paced(callback)
+        return callback
+
+    def _warn_step_paced(self, callback: BaseCallback) -> None:
+        """Warn about SB3 callbacks counting calls (``EvalCallback``...), which GRPO makes far fewer of."""
+        group_size = self.group_size
+        if self.group_mode == "state":
+            # a decision: the agent's step and up to G branches of 1 + H steps (one group per interval)
+            per_call = 1 + group_size * (self.branch_horizon + 1) / getattr(self, "branch_interval", 1)
+            how = f"1 + G(H+1) = {per_call:.0f}"
+        else:
+            per_call, how = group_size, f"G={group_size} whole episodes (G x their length)"
+        warn_step_paced_callbacks(callback, per_call, how)
 
     # ---------------------------------------------------------------- sampling
     def _sample(
@@ -491,6 +549,10 @@ class GRPO(OnPolicyAlgorithm):
     def _agent_step(self, env: VecEnv, callback: BaseCallback, env_actions: np.ndarray) -> bool:
         """Step the real env with the agent's actions; count, call the callbacks, keep the episode stats."""
         new_obs, rewards, dones, infos = env.step(env_actions)
+        if self._branch_pool is not None:  # the runtime clone check, after a group (a no-op otherwise)
+            self._branch_pool.check_first_steps(
+                new_obs, rewards, dones, infos, self._n_decisions // env.num_envs
+            )
         if not np.all(np.isfinite(rewards)):
             k = int(np.flatnonzero(~np.isfinite(rewards))[0])
             raise ValueError(
@@ -561,6 +623,7 @@ class GRPO(OnPolicyAlgorithm):
         # The group's episodes are the agent's episodes: they follow the current policy.
         for k in range(n_envs * group_size):
             self.ep_info_buffer.extend([{"r": float(trajectory["raw_returns"][k]), "l": int(lengths[k])}])  # type: ignore[union-attr]
+        record_agent_episodes(env, trajectory["raw_returns"], lengths, group_size)
         callback.update_locals(locals())
         return callback.on_step()
 
@@ -633,9 +696,12 @@ class GRPO(OnPolicyAlgorithm):
                 out.loss.backward()
                 th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
                 self.policy.optimizer.step()
+                if not np.isfinite(losses[-1]):
+                    self._raise_non_finite_update(f"a non-finite loss ({losses[-1]})")
             self._n_updates += 1
             if not continue_training:
                 break
+        self._check_finite_weights()
 
         self._n_train_calls += 1
         if (
@@ -656,6 +722,26 @@ class GRPO(OnPolicyAlgorithm):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/clip_range", clip_range)
         self.logger.record("train/group_size", self.group_size)
+
+    def _check_finite_weights(self) -> None:
+        """Stop when an update left a non-finite weight (checked once per update: a pass over the weights)."""
+        for name, weight in self.policy.named_parameters():
+            if not th.isfinite(weight).all():
+                self._raise_non_finite_update(f"a non-finite weight ({name})")
+
+    def _raise_non_finite_update(self, what: str) -> None:
+        """Stop training on garbage (or a later failure in torch's distribution checks), naming the causes.
+
+        :param what: what was non-finite
+        :raises ValueError: always
+        """
+        raise ValueError(
+            f"The policy update after {self.num_timesteps} transitions produced {what}. Likely causes: "
+            "non-finite observations or rewards from the env (wrap it in VecCheckNan to find them), a "
+            f"learning rate too high for this problem (now {self.policy.optimizer.param_groups[0]['lr']}), "
+            "an exploding log_std (try a smaller log_std_init or use_sde), or a non-finite hyperparameter "
+            "set after construction (GRPO.load(path, **kwargs) or an attribute assignment)."
+        )
 
     def _reference_log_probs(self, buffer: GroupRolloutBuffer) -> np.ndarray:
         """``log pi_ref(a|s)`` of every sample in the buffer (no gradient)."""
@@ -732,11 +818,39 @@ def _recreatable_part(spec: Any) -> Any:
     return dataclasses.replace(spec, additional_wrappers=tuple(recreatable))
 
 
+def _close_with(env: VecEnv, branch_envs: list[gym.Env]) -> None:
+    """Make ``env.close()`` (on the VecEnv or any wrapper of it) also close ``branch_envs``."""
+    base = env.unwrapped  # every VecEnvWrapper's close() ends in its base VecEnv's
+    close_base = base.close
+
+    def close() -> None:
+        for branch in branch_envs:
+            branch.close()
+        close_base()
+
+    base.close = close  # type: ignore[method-assign]
+
+
 def _repeat_observations(obs: NumpyObs, repeats: int) -> NumpyObs:
     """Repeat each env's observation ``repeats`` times (env-major), dicts key by key."""
     if isinstance(obs, dict):
         return {key: np.repeat(value, repeats, axis=0) for key, value in obs.items()}
     return np.repeat(obs, repeats, axis=0)
+
+
+#: how each real-valued or boolean hyperparameter is type-checked (see sb3_grpo.core.validation)
+_REALS = ("gamma", "kl_coef", "ent_coef", "max_grad_norm")
+_OPTIONAL_REALS = ("clip_range_high", "target_kl")
+_SCHEDULES = ("learning_rate", "clip_range")
+
+
+def _check_value_types(**params: Any) -> None:
+    """Reject NaN/inf, strings and bools where numbers are expected, and non-bools for flags."""
+    for name, value in params.items():
+        if name in _REALS or name in _OPTIONAL_REALS or name in _SCHEDULES:
+            check_finite_real(name, value, optional=name in _OPTIONAL_REALS, schedule=name in _SCHEDULES)
+        else:
+            check_bool(name, value)
 
 
 def _validate_hyperparameters(**params: Any) -> None:

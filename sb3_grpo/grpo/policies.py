@@ -40,7 +40,8 @@ class GRPOPolicy(ActorCriticPolicy):
 
     Takes every argument of SB3's :class:`~stable_baselines3.common.policies.ActorCriticPolicy`.
     ``net_arch`` is the actor's hidden layers: a list (``[64, 64]``) or a dict with a ``"pi"`` key; a
-    ``"vf"`` key is ignored with a warning, since there is no critic.
+    ``"vf"`` key is ignored with a warning, since there is no critic; SB3's old ``[dict(pi=..., vf=...)]``
+    format is accepted as PPO accepts it, and ``share_features_extractor`` has no effect.
 
     :param observation_space: Observation space
     :param action_space: Action space
@@ -62,11 +63,23 @@ class GRPOPolicy(ActorCriticPolicy):
         *args: Any,
         **kwargs: Any,
     ) -> None:
+        if isinstance(observation_space, spaces.Tuple):
+            # PPO raises the same (from SB3's preprocessing); here before any env cloning is tried
+            raise NotImplementedError(
+                f"{observation_space} observation space is not supported: use a Dict observation space "
+                "(e.g. gymnasium.spaces.Dict({'a': ..., 'b': ...})) with MultiInputPolicy."
+            )
         kwargs.setdefault("features_extractor_class", self.default_features_extractor)
-        if kwargs.get("share_features_extractor") is False:
+        # PPO's policy_kwargs carry over: without a critic there is nothing to share or not share
+        kwargs["share_features_extractor"] = True
+        if (
+            isinstance(net_arch, list) and len(net_arch) == 1 and isinstance(net_arch[0], dict)
+        ):  # SB3 < 1.8's format, still accepted by PPO: [dict(pi=[...], vf=[...])]
+            net_arch = net_arch[0]
+        elif isinstance(net_arch, list) and not all(isinstance(size, int) for size in net_arch):
             raise ValueError(
-                "GRPO policies have no critic, so share_features_extractor=False has no meaning: "
-                "remove it from policy_kwargs."
+                f"net_arch={net_arch!r} is not supported: pass the actor's layer sizes as a list of ints "
+                "(net_arch=[64, 64]) or a dict (net_arch=dict(pi=[64, 64]))."
             )
         if isinstance(net_arch, dict):
             if "vf" in net_arch:
