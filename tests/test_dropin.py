@@ -235,7 +235,8 @@ def test_ppo_is_paced_as_by_sb3(tmp_path: Path) -> None:
 def test_step_paced_sb3_callback_warns_once(group_mode: str, tmp_path: Path) -> None:
     from stable_baselines3.common.callbacks import CheckpointCallback as SB3CheckpointCallback
 
-    model = GRPO("MlpPolicy", "CartPole-v1", group_mode=group_mode, seed=0, **SMALL)
+    # groups at every decision: a call is worth 1 + G(H+1) transitions
+    model = GRPO("MlpPolicy", "CartPole-v1", group_mode=group_mode, branch_interval=1, seed=0, **SMALL)
     callback = SB3CheckpointCallback(save_freq=10, save_path=str(tmp_path))
     with pytest.warns(
         UserWarning, match=r"CheckpointCallback\(save_freq=10\) counts callback calls.*sb3_grpo"

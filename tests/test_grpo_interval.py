@@ -50,6 +50,7 @@ def test_branch_interval_accounting(interval: int) -> None:
         group_size=group_size,
         branch_horizon=horizon,
         branch_interval=interval,
+        skip_identical_groups=False,
         seed=0,
     )
     model.learn(1)  # one rollout

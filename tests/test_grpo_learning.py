@@ -49,16 +49,13 @@ def test_continuous_actions_learned() -> None:
 
 
 @pytest.mark.slow
-def test_cartpole_solved() -> None:
+def test_cartpole_solved_and_stays_solved_with_defaults() -> None:
+    # The README's first snippet: defaults only, 1e5 transitions; the *final* policy must be solved
+    # (not the best one seen). See docs/benchmarks.md for the seeds measured.
     model = GRPO("MlpPolicy", "CartPole-v1", seed=0)
-    eval_env = Monitor(gym.make("CartPole-v1"))
-    best = -np.inf
-    for _ in range(8):  # at most 80k transitions, branch steps included
-        model.learn(10_000, reset_num_timesteps=False)
-        best, _ = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True)
-        if best >= 475:
-            break
-    assert best >= 475, f"mean eval return {best} after {model.num_timesteps} transitions"
+    model.learn(100_000)
+    final, _ = evaluate_policy(model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=10, deterministic=True)
+    assert final >= 475, f"final mean eval return {final} after {model.num_timesteps} transitions"
 
 
 @pytest.mark.slow

@@ -248,7 +248,8 @@ def test_cuda_device() -> None:
 
 def test_target_kl_stops_the_epochs_early() -> None:
     # n_steps 8 x G 4 = 32 samples, batch 8: 4 minibatches per epoch, 4 epochs
-    kwargs = {**SMALL, "batch_size": 8, "n_epochs": 4}
+    # an entropy bonus moves the policy even when every group of CartPole's short branches ties
+    kwargs = {**SMALL, "batch_size": 8, "n_epochs": 4, "ent_coef": 0.01}
     free = GRPO("MlpPolicy", "CartPole-v1", **kwargs)
     free.learn(1)
     assert free._n_updates == 4

@@ -62,8 +62,8 @@ class GRPO(OnPolicyAlgorithm):
     Language Models", https://arxiv.org/abs/2402.03300 (Section 4.1). GRPO drops PPO's critic: the
     baseline of an action is the mean score of a *group* of G alternatives tried from the same state.
 
-    Group sampling, ``group_mode="state"`` (default): at every state the agent visits, the env state is
-    saved, G actions are sampled from the current policy, and each is scored on a private copy of the
+    Group sampling, ``group_mode="state"`` (default): at every ``branch_interval``-th state the agent
+    visits, the env state is saved, G actions are sampled from the current policy, and each is scored on a private copy of the
     env restored to that state: its reward plus, with ``branch_horizon`` H > 0, the discounted rewards
     of up to H further policy steps (stopping at termination or truncation). The agent's own trajectory
     then continues with **member 0's action** (an ordinary sample of the policy), so the rewards and
@@ -155,23 +155,23 @@ class GRPO(OnPolicyAlgorithm):
         policy: str | type[GRPOPolicy],
         env: GymEnv | str,
         learning_rate: float | Schedule = 1e-3,
-        n_steps: int = 32,
-        batch_size: int = 64,
+        n_steps: int = 8,
+        batch_size: int = 16,
         n_epochs: int = 4,
         gamma: float = 0.99,
-        group_size: int = 4,
+        group_size: int = 2,
         group_mode: GroupMode = "state",
-        branch_horizon: int = 8,
-        branch_interval: int = 1,
+        branch_horizon: int = 64,
+        branch_interval: int = 8,
         supervision: Supervision = "outcome",
-        skip_identical_groups: bool = False,
-        branch_noise: BranchNoise = "independent",
+        skip_identical_groups: bool = True,
+        branch_noise: BranchNoise = "common",
         clip_range: float | Schedule = 0.2,
         clip_range_high: float | None = None,
         kl_coef: float = 0.0,
         ref_update_interval: int | None = None,
         kl_estimator: KLEstimator = "k3",
-        ent_coef: float = 0.01,
+        ent_coef: float = 0.0,
         advantage_scaling: AdvantageScaling = "group_std",
         baseline: Baseline = "mean",
         normalize_advantage: bool = False,
@@ -274,11 +274,15 @@ class GRPO(OnPolicyAlgorithm):
         if self.env is not None and group_mode == "state":
             n_samples = n_steps * self.env.num_envs * group_size
             if batch_size > n_samples:
-                raise ValueError(
+                # As PPO with a batch larger than its buffer: every epoch is one minibatch of the rollout.
+                warnings.warn(
                     f"batch_size={batch_size} is larger than a rollout ({n_samples} samples = n_steps {n_steps} x "
-                    f"n_envs {self.env.num_envs} x group_size {group_size}): lower batch_size or raise n_steps."
+                    f"n_envs {self.env.num_envs} x group_size {group_size}): each epoch is one minibatch of "
+                    f"{n_samples} samples. Lower batch_size or raise n_steps to silence this.",
+                    UserWarning,
+                    stacklevel=2,
                 )
-            if n_samples % batch_size > 0:
+            elif n_samples % batch_size > 0:
                 warnings.warn(
                     f"A rollout holds {n_samples} samples (n_steps x n_envs x group_size), which batch_size="
                     f"{batch_size} does not divide: the last minibatch of each epoch holds "
@@ -421,8 +425,8 @@ class GRPO(OnPolicyAlgorithm):
         group_size = self.group_size
         if self.group_mode == "state":
             # a decision: the agent's step and up to G branches of 1 + H steps (one group per interval)
-            per_call = 1 + group_size * (self.branch_horizon + 1) / getattr(self, "branch_interval", 1)
-            how = f"1 + G(H+1) = {per_call:.0f}"
+            per_call = 1 + group_size * (self.branch_horizon + 1) / self.branch_interval
+            how = f"1 + G(H+1)/k = {per_call:.0f}"
         else:
             per_call, how = group_size, f"G={group_size} whole episodes (G x their length)"
         warn_step_paced_callbacks(callback, per_call, how)

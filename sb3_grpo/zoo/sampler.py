@@ -42,7 +42,8 @@ def sample_grpo_params(
     """
     sampled = {
         "group_size_pow": trial.suggest_int("group_size_pow", 1, 4),  # G from 2 to 16
-        "branch_horizon": trial.suggest_categorical("branch_horizon", [0, 1, 2, 4, 8, 16, 32]),
+        "branch_horizon": trial.suggest_categorical("branch_horizon", [0, 1, 2, 4, 8, 16, 32, 64, 128]),
+        "branch_interval": trial.suggest_categorical("branch_interval", [1, 2, 4, 8, 16]),
         "branch_noise": trial.suggest_categorical("branch_noise", ["independent", "common"]),
         "n_steps_pow": trial.suggest_int("n_steps_pow", 0, 7),  # 1 to 128 decisions (or groups)
         "batch_size_pow": trial.suggest_int("batch_size_pow", 1, 10),  # 2 to 1024, then bounded
