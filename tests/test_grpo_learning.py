@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gymnasium as gym
-import numpy as np
 import pytest
 from stable_baselines3.common.envs import IdentityEnvBox
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -54,7 +53,9 @@ def test_cartpole_solved_and_stays_solved_with_defaults() -> None:
     # (not the best one seen). See docs/benchmarks.md for the seeds measured.
     model = GRPO("MlpPolicy", "CartPole-v1", seed=0)
     model.learn(100_000)
-    final, _ = evaluate_policy(model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=10, deterministic=True)
+    final, _ = evaluate_policy(
+        model, Monitor(gym.make("CartPole-v1")), n_eval_episodes=10, deterministic=True
+    )
     assert final >= 475, f"final mean eval return {final} after {model.num_timesteps} transitions"
 
 
