@@ -42,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: b
 
 import gymnasium as gym
 import numpy as np
+import sb3_grpo.envs  # noqa: F401  (registers the bandit env ids)
 import torch
+from sb3_grpo.envs.bandit_baselines import BASELINES, make_baseline, run_agent
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -50,9 +52,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
-import envs  # noqa: F401  (registers the bandit env ids)
 from benchmarks._common import ROOT, Hyperparams, grpo_hyperparams, iqm, iqm_ci, zoo_hyperparams
-from envs.bandit_baselines import BASELINES, make_baseline, run_agent
 from examples.dynamic_bandit import GRPO_BANDIT_KWARGS, Result, train_sb3
 from sb3_grpo import GRPO
 
