@@ -20,7 +20,7 @@ are judged by dynamic regret on the agent's own trajectory, per decision and per
 
 Usage::
 
-    python benchmarks/run.py --quick                      # ~5 min on 2 cores -> benchmarks/results/quick.*
+    python benchmarks/run.py --quick                      # 1-3 min on 2 cores -> benchmarks/results/quick.*
     python benchmarks/run.py                              # full mode (hours)
     python benchmarks/run.py --envs CartPole-v1 --seeds 0 1 2 --algos grpo ppo --name cartpole
     python benchmarks/run.py --merge results/a.json results/b.json --name ab   # one report of both
@@ -529,8 +529,9 @@ def write_report(
     :return: the paths written, by kind
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Quick runs never overwrite the full runs' plots (the README shows those).
-    prefix = "quick_" if settings["mode"] == "quick" else ""
+    # Only the default full run writes the unprefixed plots the README shows; any other name (quick_...)
+    # keeps its own.
+    prefix = "" if name == "full" else f"{name}_"
     pngs = (plot_curves(runs, out_dir, prefix) if runs else []) + (
         plot_regret(bandit, out_dir, prefix) if bandit else []
     )

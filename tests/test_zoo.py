@@ -256,3 +256,13 @@ def test_sampler_batch_fits_rollout_and_converter_matches() -> None:
         # --trial-id rebuilds the same hyperparameters from the stored params.
         assert convert_grpo_params(trial.params) == hyperparams
         study.tell(trial, 0.0)
+
+
+def test_record_video_of_trained_model(cartpole_logs: Path, tmp_path: Path) -> None:
+    # record_video needs moviepy and pygame (CartPole renders rgb_array frames with it): the zoo extra.
+    out = check(
+        zoo("record_video", "--algo", "grpo", "--env", "CartPole-v1", "-f", str(cartpole_logs), "-n", "50",
+            "-o", str(tmp_path / "videos"), cwd=cartpole_logs.parent)
+    )  # fmt: skip
+    videos = list((tmp_path / "videos").rglob("*.mp4"))
+    assert videos and videos[0].stat().st_size > 0, out[-2000:]
