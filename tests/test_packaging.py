@@ -53,6 +53,19 @@ def test_version_has_one_source() -> None:
     assert f"## {sb3_grpo.__version__}" in (ROOT / "CHANGELOG.md").read_text()
 
 
+def test_every_subpackage_is_listed_for_the_wheel() -> None:
+    # pyproject.toml lists the packages (package-dir maps envs/ and zoo_configs/ into sb3_grpo), so a
+    # new subpackage of sb3_grpo/ is in the wheel only once it is listed there.
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    setuptools_table = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {
+        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "sb3_grpo").rglob("__init__.py")
+    }
+    on_disk |= {f"sb3_grpo.{name}" for name in ("envs", "zoo_configs")}
+    assert set(setuptools_table["packages"]) == on_disk
+    assert setuptools_table["package-dir"] == {"sb3_grpo.envs": "envs", "sb3_grpo.zoo_configs": "zoo_configs"}
+
+
 def test_import_registers_the_bandit_ids_in_a_fresh_interpreter() -> None:
     # Gymnasium >= 1.0 loads no plugins: importing sb3_grpo (any part of it) registers the ids.
     code = (
