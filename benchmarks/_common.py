@@ -116,9 +116,21 @@ def zoo_hyperparams(algo: str, env_id: str) -> Hyperparams | None:
     path = Path(rl_zoo3.__file__).parent / "hyperparams" / f"{algo}.yml"
     with open(path) as file:
         table = yaml.safe_load(file)
-    if env_id not in table:
+    key = env_id if env_id in table else _older_version(env_id, table)
+    if key is None:
         return None
-    return parse_zoo_entry(table[env_id], f"rl_zoo3 {algo}.yml")
+    source = f"rl_zoo3 {algo}.yml" + ("" if key == env_id else f" ({key})")
+    return parse_zoo_entry(table[key], source)
+
+
+def _older_version(env_id: str, table: dict[str, Any]) -> str | None:
+    """The newest entry of ``table`` for an older version of ``env_id`` (``Hopper-v4`` for ``Hopper-v5``:
+    the zoo tunes MuJoCo on -v4, whose dynamics -v5 keeps), or None."""
+    name, _, version = env_id.rpartition("-v")
+    if not name or not version.isdigit():
+        return None
+    older = [f"{name}-v{v}" for v in range(int(version) - 1, -1, -1)]
+    return next((key for key in older if key in table), None)
 
 
 def grpo_hyperparams(env_id: str, config: Path = GRPO_ZOO_CONFIG) -> Hyperparams:

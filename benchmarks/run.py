@@ -102,6 +102,12 @@ ENVS: dict[str, EnvSpec] = {
         EnvSpec("Pendulum-v1", "control", -200.0, budget=100_000, quick_budget=30_000),
         EnvSpec("MountainCarContinuous-v0", "control", 90.0, budget=50_000, quick_budget=20_000),
         EnvSpec("LunarLander-v3", "control", 200.0, budget=1_000_000, quick_budget=100_000, requires="Box2D"),
+        # MuJoCo (`pip install "gymnasium[mujoco]"`): thresholds are the rl-zoo PPO 1M results' halves
+        # (HalfCheetah 5819, Hopper 2410, Walker2d 3479, Ant 1327), run at budgets this machine affords.
+        EnvSpec("Hopper-v5", "control", 1000.0, budget=300_000, quick_budget=50_000, requires="mujoco"),
+        EnvSpec("HalfCheetah-v5", "control", 1500.0, budget=300_000, quick_budget=50_000, requires="mujoco"),
+        EnvSpec("Walker2d-v5", "control", 1000.0, budget=300_000, quick_budget=50_000, requires="mujoco"),
+        EnvSpec("Ant-v5", "control", 500.0, budget=300_000, quick_budget=50_000, requires="mujoco"),
     )
 }
 QUICK_ENVS = ("DynamicBandit-v0", "DynamicBanditRandomWalk-v0", "CartPole-v1")
@@ -128,6 +134,7 @@ class RunResult:
     :param train_seconds: wall time of training, evaluations excluded
     :param solved_at: transitions at the first evaluation after 0 that is >= threshold (None: never)
     :param source: where the hyperparameters came from
+    :param seconds_at: training wall seconds (evaluations excluded) at each evaluation
     """
 
     env_id: str
@@ -139,11 +146,25 @@ class RunResult:
     train_seconds: float = 0.0
     solved_at: int | None = None
     source: str = ""
+    seconds_at: list[float] = field(default_factory=list)
 
     @property
     def final_return(self) -> float:
         """Mean return of the last evaluation."""
         return self.returns[-1]
+
+    @property
+    def best_return(self) -> float:
+        """Mean return of the best evaluation (what keeping the best checkpoint would give)."""
+        return max(self.returns)
+
+    @property
+    def solved_seconds(self) -> float | None:
+        """Training wall seconds at the first evaluation that reached the threshold (None: never, or not
+        recorded)."""
+        if self.solved_at is None or not self.seconds_at:
+            return None
+        return self.seconds_at[self.timesteps.index(self.solved_at)]
 
     @property
     def transitions_per_second(self) -> float:
@@ -185,12 +206,15 @@ class EvalCurveCallback(BaseCallback):
         self.n_eval_episodes = n_eval_episodes
         self.timesteps: list[int] = []
         self.returns: list[float] = []
+        self.seconds_at: list[float] = []
         self.eval_seconds = 0.0
         self._next = 0
+        self._start = 0.0
 
     def evaluate(self) -> None:
         """Run one evaluation now and record it (its time is kept apart from training time)."""
         start = time.perf_counter()
+        self.seconds_at.append(start - self._start - self.eval_seconds)
         if isinstance(self.eval_env, VecNormalize):
             sync_envs_normalization(self.model.get_env(), self.eval_env)  # type: ignore[arg-type]
         mean_return, _ = evaluate_policy(
@@ -201,6 +225,7 @@ class EvalCurveCallback(BaseCallback):
         self.eval_seconds += time.perf_counter() - start
 
     def _on_training_start(self) -> None:
+        self._start = time.perf_counter()
         self.evaluate()
         self._next = self.eval_freq
 
@@ -300,6 +325,7 @@ def run_control(
         seconds,
         solved,
         params.source,
+        callback.seconds_at,
     )
 
 
@@ -380,14 +406,14 @@ def _fmt_steps(values: list[int | None]) -> str:
 
 
 def control_table(runs: list[RunResult]) -> str:
-    """Markdown table: one row per env x algo.
+    """Markdown table: one row per env x algo, with every seed's final and best evaluation.
 
     :param runs: control runs
     :return: the table
     """
     lines = [
-        "| env | algo | final return mean +- std | IQM [95% CI] | transitions to threshold: median [min-max] (solved) | transitions | train s | transitions/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| env | algo | final return mean +- std | IQM [95% CI] | final per seed | best per seed | transitions to threshold: median [min-max] (solved) | train s to threshold (median) | transitions | train s | transitions/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for env_id, by_algo in group_runs(runs, "algo").items():
         threshold = ENVS[env_id].threshold if env_id in ENVS else None
@@ -395,9 +421,13 @@ def control_table(runs: list[RunResult]) -> str:
             finals = np.array([r.final_return for r in group])
             low, high = iqm_ci(finals)
             steps = _fmt_steps([r.solved_at for r in group]) if threshold is not None else "-"
+            solved_seconds = [r.solved_seconds for r in group if r.solved_seconds is not None]
+            seconds = f"{np.median(solved_seconds):.0f}" if solved_seconds else "-"
             lines.append(
                 f"| {env_id} | {algo} | {finals.mean():.1f} +- {finals.std():.1f} | {iqm(finals):.1f} "
-                f"[{low:.1f}, {high:.1f}] | {steps} | {np.mean([r.transitions for r in group]):.0f} | "
+                f"[{low:.1f}, {high:.1f}] | {' / '.join(f'{r.final_return:.0f}' for r in group)} | "
+                f"{' / '.join(f'{r.best_return:.0f}' for r in group)} | {steps} | {seconds} | "
+                f"{np.mean([r.transitions for r in group]):.0f} | "
                 f"{np.mean([r.train_seconds for r in group]):.1f} | "
                 f"{np.mean([r.transitions_per_second for r in group]):.0f} |"
             )
