@@ -79,6 +79,29 @@ def test_import_registers_the_bandit_ids_in_a_fresh_interpreter() -> None:
     assert out.strip() == "sb3_grpo.envs.dynamic_bandit:DynamicBandit"
 
 
+def borrowing_venv(path: Path) -> Path:
+    """A new venv without sb3-grpo that sees the running interpreter's packages (torch, SB3...) after its
+    own (through a ``.pth`` line: not their ``.pth`` files, so not the editable install); its python."""
+    run(sys.executable, "-m", "venv", "--without-pip", path, cwd=path.parent)
+    python = path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=path).strip())
+    (site / "borrowed_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return python
+
+
+def test_checkout_without_install_finds_the_envs(tmp_path: Path) -> None:
+    # From the repository root ./sb3_grpo is imported; envs/ beside it serves as sb3_grpo.envs.
+    python = borrowing_venv(tmp_path / "venv")
+    code = (
+        "import gymnasium as gym, sb3_grpo, sb3_grpo.envs\n"
+        "from sb3_grpo.envs.bandit_baselines import make_baseline\n"
+        "print(gym.make('DynamicBandit-v0').unwrapped.__class__.__module__, sb3_grpo.envs.__file__)\n"
+    )
+    module, path = run(python, "-c", code, cwd=ROOT).split()
+    assert module == "sb3_grpo.envs.dynamic_bandit"
+    assert Path(path) == ROOT / "envs" / "__init__.py"
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``$SB3_GRPO_WHEEL``, or a wheel built here with ``python -m build``."""
@@ -94,14 +117,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def venv_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new venv holding the wheel (not editable) and PyPI's ``envs``; other dependencies borrowed."""
-    venv = tmp_path_factory.mktemp("venv")
-    run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=venv)
-    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    site = Path(run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=venv).strip())
-    # After the venv's own site-packages: the wheel and `envs` come first, the running venv's packages
-    # (not its .pth files, so not the editable install) after them.
-    (site / "borrowed_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    run(python, "-m", "pip", "install", "--no-deps", "-q", wheel, PYPI_ENVS, cwd=venv)
+    venv = tmp_path_factory.mktemp("venv") / "venv"
+    python = borrowing_venv(venv)
+    # Into the venv's own site-packages, before the borrowed ones.
+    run(python, "-m", "pip", "install", "--no-deps", "-q", wheel, PYPI_ENVS, cwd=venv.parent)
     return python
 
 
