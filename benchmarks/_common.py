@@ -18,7 +18,7 @@ import yaml
 from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # so that `envs` and `examples` import from any working directory
+if str(ROOT) not in sys.path:  # so that `sb3_grpo.envs` and `examples` import from any working directory
     sys.path.insert(0, str(ROOT))
 
 #: GRPO's zoo configuration (written beside the zoo integration; optional).

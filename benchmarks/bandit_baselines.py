@@ -1,6 +1,6 @@
 """Dynamic regret of the classic bandit baselines on ``DynamicBandit-v0`` and its variants.
 
-Runs every agent of ``envs.bandit_baselines.BASELINES`` (default hyperparameters) for ``--steps``
+Runs every agent of ``sb3_grpo.envs.bandit_baselines.BASELINES`` (default hyperparameters) for ``--steps``
 pulls on each env and ``--seeds`` seeds and prints a markdown table of the dynamic regret per
 decision (the mean of ``info["regret"]``): median [min-max] over seeds. The agent keeps learning
 across episode ends (a new episode re-draws the means, one more change).
@@ -17,9 +17,8 @@ import time
 
 import gymnasium as gym
 import numpy as np
-
-import envs  # noqa: F401  (registers the env ids)
-from envs.bandit_baselines import BASELINES, make_baseline, run_agent
+import sb3_grpo.envs  # noqa: F401  (registers the env ids)
+from sb3_grpo.envs.bandit_baselines import BASELINES, make_baseline, run_agent
 
 ENV_IDS = ("DynamicBandit-v0", "DynamicBanditRandomWalk-v0")
 

@@ -20,7 +20,7 @@ are judged by dynamic regret on the agent's own trajectory, per decision and per
 
 Usage::
 
-    python benchmarks/run.py --quick                      # ~5 min on 2 cores -> benchmarks/results/quick.*
+    python benchmarks/run.py --quick                      # 1-3 min on 2 cores -> benchmarks/results/quick.*
     python benchmarks/run.py                              # full mode (hours)
     python benchmarks/run.py --envs CartPole-v1 --seeds 0 1 2 --algos grpo ppo --name cartpole
     python benchmarks/run.py --merge results/a.json results/b.json --name ab   # one report of both
@@ -42,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: b
 
 import gymnasium as gym
 import numpy as np
+import sb3_grpo.envs  # noqa: F401  (registers the bandit env ids)
 import torch
+from sb3_grpo.envs.bandit_baselines import BASELINES, make_baseline, run_agent
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -50,9 +52,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
-import envs  # noqa: F401  (registers the bandit env ids)
 from benchmarks._common import ROOT, Hyperparams, grpo_hyperparams, iqm, iqm_ci, zoo_hyperparams
-from envs.bandit_baselines import BASELINES, make_baseline, run_agent
 from examples.dynamic_bandit import GRPO_BANDIT_KWARGS, Result, train_sb3
 from sb3_grpo import GRPO
 
@@ -559,8 +559,9 @@ def write_report(
     :return: the paths written, by kind
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Quick runs never overwrite the full runs' plots (the README shows those).
-    prefix = "quick_" if settings["mode"] == "quick" else ""
+    # Only the default full run writes the unprefixed plots the README shows; any other name (quick_...)
+    # keeps its own.
+    prefix = "" if name == "full" else f"{name}_"
     pngs = (plot_curves(runs, out_dir, prefix) if runs else []) + (
         plot_regret(bandit, out_dir, prefix) if bandit else []
     )

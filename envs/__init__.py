@@ -1,13 +1,14 @@
 """Gymnasium environments shipped with sb3-grpo (gymnasium + numpy only).
 
-Importing this package registers:
+Installed as ``sb3_grpo.envs`` (the repository keeps it in ``envs/``; see ``package-dir`` in
+pyproject.toml). Importing it, or anything of ``sb3_grpo``, registers:
 
 - ``DynamicBandit-v0``: 10-armed bandit, means re-drawn every 250 pulls (abrupt changes);
 - ``DynamicBanditRandomWalk-v0``: the same bandit with random-walk drift (``drift_std=0.01``);
 - ``DynamicBanditSinusoidal-v0``: the same bandit with sinusoidal means (period 500 pulls).
 
-``gym.make("envs:DynamicBandit-v0")`` imports this package first, so it works without ``import envs``.
-The envs apply their episode limit themselves (it is part of their cloned state), so they are
+``gym.make("sb3_grpo.envs:DynamicBandit-v0")`` imports this package first, so it works without
+``import sb3_grpo.envs``. The envs apply their episode limit themselves (it is part of their cloned state), so they are
 registered without ``max_episode_steps``: the env's own ``get_state``/``set_state`` then restore the
 whole episode, step counter included, even for users who call them directly on ``env.unwrapped``
 (a ``TimeLimit`` counter lives in the wrapper, where only a wrapper-aware cloner such as
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-from envs.dynamic_bandit import DynamicBandit
+from .dynamic_bandit import DynamicBandit
 
 __all__ = ["DynamicBandit"]
 
-_ENTRY_POINT = "envs.dynamic_bandit:DynamicBandit"
+_ENTRY_POINT = f"{__name__}.dynamic_bandit:DynamicBandit"
 _VARIANTS: dict[str, dict[str, object]] = {
     "DynamicBandit-v0": {},
     "DynamicBanditRandomWalk-v0": {"drift": "random_walk"},

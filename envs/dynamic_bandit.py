@@ -127,7 +127,7 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
 
     ```python
     >>> import gymnasium as gym
-    >>> import envs
+    >>> import sb3_grpo.envs
     >>> env = gym.make("DynamicBandit-v0", drift="random_walk")
     >>> obs, info = env.reset(seed=0)
     >>> state = env.unwrapped.get_state()

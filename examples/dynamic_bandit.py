@@ -21,14 +21,14 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import sb3_grpo.envs  # noqa: F401  (registers DynamicBandit-v0)
 import torch
+from sb3_grpo.envs.bandit_baselines import BASELINES, make_baseline, run_agent
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-import envs  # noqa: F401  (registers DynamicBandit-v0)
-from envs.bandit_baselines import BASELINES, make_baseline, run_agent
 from sb3_grpo import GRPO
 
 ENV_ID = "DynamicBandit-v0"
@@ -150,7 +150,7 @@ def run_ppo(decisions: int, seed: int) -> Result:
 
 
 def run_baselines(decisions: int, seed: int, names: list[str]) -> list[Result]:
-    """The classic bandit agents of :mod:`envs.bandit_baselines` on the same env and seed."""
+    """The classic bandit agents of :mod:`sb3_grpo.envs.bandit_baselines` on the same env and seed."""
     results = []
     for name in names:
         env = gym.make(ENV_ID)

@@ -7,11 +7,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import sb3_grpo.envs  # noqa: F401  (registers the env ids)
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import envs  # noqa: F401  (registers the env ids)
-from envs.bandit_baselines import (
+from sb3_grpo.envs.bandit_baselines import (
     BASELINES,
     NON_STATIONARY,
     BanditAgent,
@@ -24,7 +23,7 @@ from envs.bandit_baselines import (
     make_baseline,
     run_agent,
 )
-from envs.dynamic_bandit import DynamicBandit
+from sb3_grpo.envs.dynamic_bandit import DynamicBandit
 
 SEEDS = (0, 1, 2)
 

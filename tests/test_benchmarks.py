@@ -84,8 +84,8 @@ def test_run_writes_report(tmp_path: Path) -> None:
     )
     assert bandit["uniform"]["regret_per_decision"] > bandit["sw_ucb"]["regret_per_decision"]
 
-    # quick mode: the plots get a prefix, so that a quick run never overwrites a full run's plots
-    for name in ("quick_curve_CartPole-v1.png", "quick_regret_DynamicBandit-v0.png"):
+    # The plots carry the report's name, so that a named run never overwrites the full run's plots.
+    for name in ("smoke_curve_CartPole-v1.png", "smoke_regret_DynamicBandit-v0.png"):
         data = (tmp_path / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) < 300_000
     assert paths["md"] == tmp_path / "smoke.md"

@@ -378,8 +378,8 @@ def test_custom_stochastic_env(env_class: type, seed: int) -> None:
     "env_id", ["DynamicBandit-v0", "DynamicBanditRandomWalk-v0", "DynamicBanditSinusoidal-v0"]
 )
 def test_shipped_bandit_uses_native_methods(env_id: str) -> None:
-    pytest.importorskip("envs.dynamic_bandit")
-    env = Monitor(gym.make(f"envs:{env_id}"))
+    pytest.importorskip("sb3_grpo.envs.dynamic_bandit")
+    env = Monitor(gym.make(f"sb3_grpo.envs:{env_id}"))
     report = check_cloneable(env, n_steps=200, seed=1)
     assert report.ok, str(report)
     assert report.method == "native"

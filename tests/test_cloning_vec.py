@@ -131,7 +131,7 @@ def test_dummy_without_cloneable_wrapper_works() -> None:
     assert first_difference(first, rollout(venv, np.ones((5, 2), dtype=int))) is None
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "FrozenLake-v1", "envs:DynamicBandit-v0"])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "FrozenLake-v1", "sb3_grpo.envs:DynamicBandit-v0"])
 def test_subproc_without_cloneable_wrapper(env_id: str) -> None:
     # SB3's usual make_vec_env(..., vec_env_cls=SubprocVecEnv): adapters and native methods alike
     venv = make_vec_env(env_id, n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)

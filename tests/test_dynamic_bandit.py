@@ -11,11 +11,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import sb3_grpo.envs
 from gymnasium.utils.env_checker import check_env as gym_check_env
+from sb3_grpo.envs.dynamic_bandit import DRIFT_KINDS, NOISE_KINDS, OBS_MODES, DynamicBandit
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
-
-import envs
-from envs.dynamic_bandit import DRIFT_KINDS, NOISE_KINDS, OBS_MODES, DynamicBandit
 
 ENV_ID = "DynamicBandit-v0"
 
@@ -79,14 +78,14 @@ def test_registration() -> None:
         # No TimeLimit: the env's own step counter (part of the cloned state) ends episodes.
         assert not isinstance(env, gym.wrappers.TimeLimit)
         assert env.spec is not None and env.spec.max_episode_steps is None
-    assert envs.DynamicBandit is DynamicBandit
+    assert sb3_grpo.envs.DynamicBandit is DynamicBandit
 
 
 def test_make_with_module_prefix_in_fresh_interpreter() -> None:
     code = (
         "import sys, gymnasium as gym\n"
-        "assert 'envs' not in sys.modules\n"
-        "env = gym.make('envs:DynamicBandit-v0', n_arms=4)\n"
+        "assert 'sb3_grpo.envs' not in sys.modules\n"
+        "env = gym.make('sb3_grpo.envs:DynamicBandit-v0', n_arms=4)\n"
         "obs, info = env.reset(seed=0)\n"
         "assert env.action_space.n == 4 and len(info['arm_means']) == 4\n"
         "print('ok')\n"

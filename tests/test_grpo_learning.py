@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
+import sb3_grpo.envs  # noqa: F401  (registers DynamicBandit-v0)
+from sb3_grpo.envs.bandit_baselines import make_baseline, run_agent
 from stable_baselines3.common.envs import IdentityEnvBox
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
-import envs  # noqa: F401  (registers DynamicBandit-v0)
-from envs.bandit_baselines import make_baseline, run_agent
 from examples.dynamic_bandit import run_grpo  # the README's main job
 from sb3_grpo import GRPO
 

@@ -61,11 +61,11 @@ def cartpole_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def bandit_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``logs/`` of a short DynamicBandit-v0 run (``--gym-packages envs`` registers the env)."""
+    """``logs/`` of a short DynamicBandit-v0 run (``--gym-packages sb3_grpo.envs`` registers the env)."""
     cwd = tmp_path_factory.mktemp("bandit")
     out = check(
         zoo(
-            "train", "--algo", "grpo", "--env", "DynamicBandit-v0", "--gym-packages", "envs",
+            "train", "--algo", "grpo", "--env", "DynamicBandit-v0", "--gym-packages", "sb3_grpo.envs",
             "-conf", str(CONFIG), "-n", "11000", "--seed", "0", "--eval-freq", "-1", "-f", "logs",
             cwd=cwd,
         )
@@ -104,7 +104,7 @@ def test_train_bandit_learns_above_chance(bandit_logs: Path) -> None:
 def test_train_bandit_with_module_prefix(tmp_path: Path) -> None:
     out = check(
         zoo(
-            "train", "--algo", "grpo", "--env", "envs:DynamicBandit-v0", "-conf", str(CONFIG),
+            "train", "--algo", "grpo", "--env", "sb3_grpo.envs:DynamicBandit-v0", "-conf", str(CONFIG),
             "-n", "110", "--seed", "1", "--eval-freq", "-1", "-f", "logs", cwd=tmp_path,
         )
     )  # fmt: skip
@@ -115,7 +115,7 @@ def test_train_bandit_with_module_prefix(tmp_path: Path) -> None:
     ("env_id", "fixture", "extra", "n_steps"),
     [
         ("CartPole-v1", "cartpole_logs", [], "600"),
-        ("DynamicBandit-v0", "bandit_logs", ["--gym-packages", "envs"], "1000"),  # one whole episode
+        ("DynamicBandit-v0", "bandit_logs", ["--gym-packages", "sb3_grpo.envs"], "1000"),  # one whole episode
     ],
 )
 def test_enjoy_trained_model(
@@ -256,3 +256,13 @@ def test_sampler_batch_fits_rollout_and_converter_matches() -> None:
         # --trial-id rebuilds the same hyperparameters from the stored params.
         assert convert_grpo_params(trial.params) == hyperparams
         study.tell(trial, 0.0)
+
+
+def test_record_video_of_trained_model(cartpole_logs: Path, tmp_path: Path) -> None:
+    # record_video needs moviepy and pygame (CartPole renders rgb_array frames with it): the zoo extra.
+    out = check(
+        zoo("record_video", "--algo", "grpo", "--env", "CartPole-v1", "-f", str(cartpole_logs), "-n", "50",
+            "-o", str(tmp_path / "videos"), cwd=cartpole_logs.parent)
+    )  # fmt: skip
+    videos = list((tmp_path / "videos").rglob("*.mp4"))
+    assert videos and videos[0].stat().st_size > 0, out[-2000:]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
+import sb3_grpo.envs  # noqa: F401  (registers DynamicBandit-v0)
 import yaml
 
-import envs  # noqa: F401  (registers DynamicBandit-v0)
 from benchmarks._common import GRPO_ZOO_CONFIG, grpo_hyperparams
 from benchmarks.run import make_envs
 from sb3_grpo import GRPO
@@ -21,7 +21,7 @@ def test_zoo_entry_builds_a_model(env_id: str) -> None:
     if env_id.startswith("LunarLander") and importlib.util.find_spec("Box2D") is None:
         pytest.skip("box2d is not installed (pip install -e '.[box2d]')")
     params = grpo_hyperparams(env_id)
-    train_env, _ = make_envs(env_id.removeprefix("envs:"), params, seed=0)
+    train_env, _ = make_envs(env_id.removeprefix("sb3_grpo.envs:"), params, seed=0)
     model = GRPO(params.policy, train_env, seed=0, **params.kwargs)
     for key, value in params.kwargs.items():
         attribute = getattr(model, key)

@@ -1,4 +1,4 @@
-"""The GRPO objective (Shao et al. 2024, arXiv:2402.03300, eq. 3), per sample:
+"""The GRPO objective (Shao et al. 2024, arXiv:2402.03300, eq. 3), per sample::
 
     rho  = exp(log pi_theta(a|s) - log pi_old(a|s))
     L    = -min(rho * A, clip(rho, 1 - eps_low, 1 + eps_high) * A)      clipped surrogate (PPO)

@@ -10,13 +10,16 @@ all of its flags:
   writes the figure(s) to ``FILE`` (``FILE``, ``FILE-1``... when there are several) instead of only
   showing them, handy with the Agg backend.
 
-``--env module:EnvId`` (``envs:DynamicBandit-v0``) imports ``module`` first, as ``gymnasium.make`` does.
+``train --algo grpo`` without ``-conf`` reads the hyperparameters shipped with the package
+(:func:`default_config`, the repository's ``zoo_configs/grpo.yml``).
+``--env module:EnvId`` (``sb3_grpo.envs:DynamicBandit-v0``) imports ``module`` first, as ``gymnasium.make`` does.
 A bad config entry ends ``train`` with one line naming the key and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import runpy
 import sys
 from collections.abc import Callable, Sequence
@@ -59,7 +62,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         register_env_alias(env_id)
     if command in PLOT_COMMANDS:
         return _run_plot(command, flags)
+    if command == "train" and _flag_value(flags, "--algo") == "grpo" and not _has_config(flags):
+        flags = [*flags, "-conf", str(default_config())]
     return _run_script(command, flags)
+
+
+def default_config() -> Path:
+    """The zoo hyperparameters shipped with the package (``zoo_configs/grpo.yml`` in the repository)."""
+    return Path(str(importlib.resources.files("sb3_grpo.zoo_configs") / "grpo.yml"))
+
+
+def _has_config(flags: Sequence[str]) -> bool:
+    return any(flag.split("=", 1)[0] in ("-conf", "--conf-file") for flag in flags)
 
 
 def _run_script(command: str, flags: list[str]) -> int:

@@ -4,7 +4,7 @@
 converter tables) and swaps its evaluation callbacks for ones paced by env transitions
 (:mod:`sb3_grpo.zoo.callbacks`); after it, the zoo's ``train``, ``enjoy``, ``record_video`` and
 ``-optimize`` accept ``--algo grpo``. :func:`register_env_alias` lets the zoo take a
-``module:EnvId`` name such as ``envs:DynamicBandit-v0``.
+``module:EnvId`` name such as ``sb3_grpo.envs:DynamicBandit-v0``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def register_grpo() -> None:
 
 
 def register_env_alias(env_id: str) -> None:
-    """Let the zoo find an env given as ``module:EnvId`` (``envs:DynamicBandit-v0``).
+    """Let the zoo find an env given as ``module:EnvId`` (``sb3_grpo.envs:DynamicBandit-v0``).
 
     Gymnasium's ``make("module:EnvId")`` imports ``module`` first, but the zoo first looks the name up in
     the registry as it is, and stops. This imports ``module`` and files the spec under the full name too.
