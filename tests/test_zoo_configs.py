@@ -14,12 +14,15 @@ from sb3_grpo import GRPO
 
 with open(GRPO_ZOO_CONFIG) as _file:
     ENTRIES = sorted(yaml.safe_load(_file))
+MUJOCO_ENVS = ("Hopper", "HalfCheetah", "Walker2d", "Ant")
 
 
 @pytest.mark.parametrize("env_id", ENTRIES)
 def test_zoo_entry_builds_a_model(env_id: str) -> None:
     if env_id.startswith("LunarLander") and importlib.util.find_spec("Box2D") is None:
         pytest.skip("box2d is not installed (pip install -e '.[box2d]')")
+    if env_id.split("-")[0] in MUJOCO_ENVS and importlib.util.find_spec("mujoco") is None:
+        pytest.skip("mujoco is not installed (pip install -e '.[mujoco]')")
     params = grpo_hyperparams(env_id)
     train_env, _ = make_envs(env_id.removeprefix("sb3_grpo.envs:"), params, seed=0)
     model = GRPO(params.policy, train_env, seed=0, **params.kwargs)
