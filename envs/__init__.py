@@ -4,7 +4,9 @@ Importing this package registers:
 
 - ``DynamicBandit-v0``: 10-armed bandit, means re-drawn every 250 pulls (abrupt changes);
 - ``DynamicBanditRandomWalk-v0``: the same bandit with random-walk drift (``drift_std=0.01``);
-- ``DynamicBanditSinusoidal-v0``: the same bandit with sinusoidal means (period 500 pulls).
+- ``DynamicBanditSinusoidal-v0``: the same bandit with sinusoidal means (period 500 pulls);
+- ``DynamicBanditBesson2022-v0``: the published piecewise-stationary Bernoulli problem (3 arms, 5000
+  pulls, changes at 1000, 2000, 3000, 4000; ``envs.dynamic_bandit.BESSON_2022_PROBLEM``).
 
 ``gym.make("envs:DynamicBandit-v0")`` imports this package first, so it works without ``import envs``.
 The envs apply their episode limit themselves (it is part of their cloned state), so they are
@@ -18,15 +20,16 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-from envs.dynamic_bandit import DynamicBandit
+from envs.dynamic_bandit import BESSON_2022_PROBLEM, DynamicBandit
 
-__all__ = ["DynamicBandit"]
+__all__ = ["BESSON_2022_PROBLEM", "DynamicBandit"]
 
 _ENTRY_POINT = "envs.dynamic_bandit:DynamicBandit"
 _VARIANTS: dict[str, dict[str, object]] = {
     "DynamicBandit-v0": {},
     "DynamicBanditRandomWalk-v0": {"drift": "random_walk"},
     "DynamicBanditSinusoidal-v0": {"drift": "sinusoidal"},
+    "DynamicBanditBesson2022-v0": BESSON_2022_PROBLEM,
 }
 
 for _env_id, _kwargs in _VARIANTS.items():
