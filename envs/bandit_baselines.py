@@ -1167,10 +1167,25 @@ NON_STATIONARY = (
 DETECTORS = ("glr_kl_ucb_local", "glr_kl_ucb_global", "cusum_kl_ucb", "m_kl_ucb")
 
 
+def baselines_for(env: gym.Env[Any, Any]) -> dict[str, Baseline]:
+    """
+    The baselines for ``env``: :data:`BASELINES`, with the change-aware agents re-tuned by
+    :func:`tuned_baselines` when the env is an explicit schedule (``drift="schedule"``, whose horizon
+    ``max_steps`` and number of change points are known, as in the published benchmarks).
+
+    :param env: the bandit env.
+    :return: name -> :class:`Baseline`.
+    """
+    base = env.unwrapped
+    if getattr(base, "drift", None) != "schedule" or not getattr(base, "change_points", None):
+        return BASELINES
+    return {**BASELINES, **tuned_baselines(base.max_steps, len(base.change_points), base.n_arms)}
+
+
 def make_baseline(name: str, env: gym.Env[Any, Any], **overrides: Any) -> BanditAgent:
     """
-    Build baseline ``name`` for ``env``, reading ``n_arms``, ``reward_noise`` and ``noise_std`` from
-    the (unwrapped) env when it has them.
+    Build baseline ``name`` for ``env`` (see :func:`baselines_for`), reading ``n_arms``,
+    ``reward_noise`` and ``noise_std`` from the (unwrapped) env when it has them.
 
     :param name: a key of :data:`BASELINES`.
     :param env: the bandit env (a ``Discrete`` action space).
@@ -1182,7 +1197,7 @@ def make_baseline(name: str, env: gym.Env[Any, Any], **overrides: Any) -> Bandit
     if not isinstance(env.action_space, gym.spaces.Discrete):
         raise TypeError(f"bandit baselines need a Discrete action space, got {env.action_space}")
     base = env.unwrapped
-    return BASELINES[name](
+    return baselines_for(env)[name](
         int(env.action_space.n),
         reward_noise=getattr(base, "reward_noise", "gaussian"),
         noise_std=float(getattr(base, "noise_std", 0.2)),

@@ -64,22 +64,34 @@ GRPO_BANDIT_KWARGS: dict[str, Any] = dict(
 
 
 class TrajectoryRecorder(BaseCallback):
-    """Records, at every decision, the regret, the pulled arm, the arm means and the policy's probabilities."""
+    """
+    Records, at every decision, the regret, the pulled arm, the arm means and the policy's probabilities,
+    and the regret of **every** pull made for the decision.
+
+    GRPO (``group_mode="state"``, ``branch_horizon=0``) pulls the G arms of its group on copies of the
+    env restored to the decision's state, then pulls member 0's arm on the real env: G + 1 pulls, all
+    scored against the same means (``info["arm_means"]``). The group's arms are the ``env_actions`` GRPO
+    hands to its callbacks, so the branch pulls' regret is ``max(means) - means[arm]`` for each of them.
+    For an agent without branches the only pull is its own.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.regret: list[float] = []
+        self.pulls_regret: list[float] = []  # per decision: regret summed over every pull made for it
         self.arms: list[int] = []
         self.means: list[np.ndarray] = []
         self.probs: list[np.ndarray] = []
 
     def _on_step(self) -> bool:
         info = self.locals["infos"][0]
+        means = np.asarray(info["arm_means"])
         self.regret.append(float(info["regret"]))
-        self.means.append(np.asarray(info["arm_means"]))
+        self.means.append(means)
         # The arm pulled on the real env is the action of this step.
-        actions = self.locals.get("env_actions", self.locals.get("clipped_actions"))
-        self.arms.append(int(np.asarray(actions).reshape(-1)[0]))
+        actions = np.asarray(self.locals.get("env_actions", self.locals.get("clipped_actions"))).reshape(-1)
+        self.arms.append(int(actions[0]))
+        self.pulls_regret.append(float(info["regret"]) + self._branch_regret(actions, means))
         obs = self.locals.get("obs", self.locals.get("obs_tensor"))
         if obs is not None and hasattr(self.model.policy, "get_distribution"):
             obs_tensor, _ = self.model.policy.obs_to_tensor(np.asarray(obs)[:1])
@@ -87,22 +99,57 @@ class TrajectoryRecorder(BaseCallback):
             self.probs.append(probs.detach().cpu().numpy()[0])
         return True
 
+    def _branch_regret(self, actions: np.ndarray, means: np.ndarray) -> float:
+        """Regret of the branch pulls of this decision (0 for an agent without branches)."""
+        group_size = getattr(self.model, "group_size", None)
+        if group_size is None or getattr(self.model, "group_mode", "state") != "state":
+            return 0.0
+        if getattr(self.model, "branch_horizon", 0) != 0 or actions.size != group_size:
+            raise ValueError(
+                "TrajectoryRecorder counts branch pulls of GRPO with n_envs=1, group_mode='state' and "
+                f"branch_horizon=0 only (got {actions.size} actions for group_size={group_size}): a branch "
+                "of H > 0 steps pulls arms the callback does not see"
+            )
+        branches = int(self.locals.get("n_branch_transitions", group_size))
+        if branches != group_size:
+            raise ValueError(
+                f"{group_size - branches} branch pulls were skipped (skip_identical_groups=True?): the "
+                "recorder cannot tell which; disable it to measure the regret of every pull"
+            )
+        return float(np.sum(means.max() - means[actions]))
+
 
 @dataclass
 class Result:
+    """
+    One agent's run.
+
+    :param name: the agent.
+    :param regret: per-decision regret of the agent's own pulls.
+    :param interactions_per_decision: env pulls per decision (GRPO: 1 + G; classic agents: 1).
+    :param seconds: wall time.
+    :param extra: anything else (the recorder).
+    :param pulls_regret: per decision, the regret summed over every pull made for it (GRPO's branch
+        pulls included); ``None``: the agent's own pull is its only one.
+    """
+
     name: str
     regret: np.ndarray
     interactions_per_decision: float
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    pulls_regret: np.ndarray | None = None
 
     @property
     def per_decision(self) -> float:
+        """Mean regret of the agent's own pulls (one per decision)."""
         return float(self.regret.mean())
 
     @property
     def per_interaction(self) -> float:
-        return self.per_decision / self.interactions_per_decision
+        """Mean regret of every pull the agent made, branch pulls included."""
+        total = self.regret if self.pulls_regret is None else self.pulls_regret
+        return float(total.sum() / (len(total) * self.interactions_per_decision))
 
 
 def train_sb3(
@@ -136,6 +183,7 @@ def run_grpo(decisions: int, seed: int, progress_bar: bool = True, **overrides: 
         per_decision,
         seconds,
         extra={"recorder": recorder},
+        pulls_regret=np.array(recorder.pulls_regret[:decisions]),
     )
 
 
