@@ -16,7 +16,7 @@ OURS_40_RUNS = {
     "oracle_kl_ucb": 42.2,
     "glr_kl_ucb_local": 52.7,
     "glr_kl_ucb_global": 50.8,
-    "cusum_kl_ucb_alpha1": 143.4,
+    "cusum_kl_ucb_alpha1": 143.8,
     "sw_kl_ucb": 179.5,
     "kl_ucb": 267.8,
     "thompson": 499.9,

@@ -78,7 +78,7 @@ def test_run_writes_report(tmp_path: Path) -> None:
         assert len(r["returns"]) == len(r["timesteps"]) >= 2
     bandit = {r["agent"]: r for r in raw["bandit"] if r["seed"] == 0}
     assert bandit["grpo"]["decisions"] == budget
-    assert bandit["grpo"]["interactions_per_decision"] == 11  # 1 real pull + a group of 10 pulls
+    assert bandit["grpo"]["interactions_per_decision"] == 21  # 1 real pull + a group of 20 pulls
     # Every pull counts, the G branch pulls included: each is a sample of the same policy as the agent's
     # own pull, so their mean regret is of the order of the per-decision regret, not 1/11 of it.
     grpo = bandit["grpo"]
