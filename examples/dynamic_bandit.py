@@ -36,7 +36,13 @@ from sb3_grpo import GRPO
 ENV_ID = "DynamicBandit-v0"
 #: Drawn in bold in the plot: GRPO, the change-point detector of the state of the art and the oracle
 #: that restarts kl-UCB at the true change points (the floor of the restarting agents).
-HIGHLIGHTED = ("GRPO", "glr_kl_ucb_local", "glr_kl_ucb_global", "oracle_kl_ucb", "PPO")
+HIGHLIGHTED: dict[str, dict[str, Any]] = {
+    "GRPO": {"color": "tab:red", "lw": 2.5},
+    "PPO": {"color": "tab:purple", "lw": 2.0},
+    "glr_kl_ucb_local": {"color": "tab:green", "lw": 2.0},
+    "glr_kl_ucb_global": {"color": "tab:green", "lw": 2.0, "ls": "--"},
+    "oracle_kl_ucb": {"color": "black", "lw": 2.0},
+}
 
 #: GRPO settings for the drifting bandit (the ``DynamicBandit-v0`` entry of ``zoo_configs/grpo.yml``): a
 #: group of 20 pulls per decision scored by their immediate reward (H=0), an update after every decision
@@ -257,13 +263,8 @@ def plot(results: list[Result], path: str) -> None:
     ax = axes[2]
     for r in results:
         # GRPO, the state of the art (GLR-klUCB) and the oracle stand out; the other agents are thin.
-        bold = r.name in HIGHLIGHTED
-        ax.plot(
-            np.cumsum(r.regret),
-            lw=2.0 if bold else 0.8,
-            ls="-" if bold else ":",
-            label=f"{r.name} ({r.per_decision:.3f}/decision)",
-        )
+        style = HIGHLIGHTED.get(r.name, {"lw": 0.8, "ls": ":"})
+        ax.plot(np.cumsum(r.regret), **style, label=f"{r.name} ({r.per_decision:.3f}/decision)")
     ax.set(title="Cumulative dynamic regret of the agent's own pulls", xlabel="decision", ylabel="regret")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
