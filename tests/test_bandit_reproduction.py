@@ -57,7 +57,7 @@ def test_published_table_with_40_runs(row: str) -> None:
 )
 def test_grpo_beats_glr_kl_ucb(env_id: str, glr: str) -> None:
     # GRPO with its zoo entry against the GLR-klUCB variant that is best on average on that env, seed 0,
-    # 5000 decisions, regret of each agent's own pulls (GRPO pays 21 pulls per decision).
+    # 5000 decisions, regret of each agent's own pulls (GRPO pays 1 + G pulls per decision).
     import gymnasium as gym
     import torch
     from stable_baselines3.common.env_util import make_vec_env
