@@ -749,6 +749,18 @@ class SlidingWindowKLUCB(KLUCB):
             self.sums[old_arm] = 0.0 if self.counts[old_arm] == 0 else self.sums[old_arm] - old_reward
 
 
+def _round_robin_arm(steps: int, n_arms: int, rate: float) -> int | None:
+    """
+    Forced exploration of GLR-klUCB and M-UCB: with ``l = floor(K / rate)``, the pull at ``steps``
+    (counted from the last global restart) is arm ``k`` when ``steps mod l = k < K``, so a fraction
+    ``rate`` of the pulls cycles over the arms; otherwise None (the index decides).
+    """
+    if rate <= 0.0:
+        return None
+    k = steps % max(int(n_arms / rate), n_arms)
+    return k if k < n_arms else None
+
+
 def glr_threshold(n: int, delta: float) -> float:
     """
     Threshold of the Bernoulli GLR test after ``n`` observations: ``beta(n, delta) = log(3 n^1.5 / delta)``,
@@ -857,11 +869,7 @@ class GLRKLUCB(KLUCB):
         self.episode_start = self.t
 
     def _forced_arm(self, rng: np.random.Generator) -> int | None:
-        if self.alpha <= 0.0:
-            return None
-        period = max(int(self.n_arms / self.alpha), self.n_arms)  # l = floor(K / alpha)
-        k = (self.t - self.episode_start) % period
-        return k if k < self.n_arms else None
+        return _round_robin_arm(self.t - self.episode_start, self.n_arms, self.alpha)
 
     def glr_statistic(self, rewards: FloatArray) -> tuple[float, int]:
         """
@@ -1025,10 +1033,7 @@ class MKLUCB(KLUCB):
         self.episode_start = self.t
 
     def _forced_arm(self, rng: np.random.Generator) -> int | None:
-        if self.gamma <= 0.0:
-            return None
-        k = (self.t - self.episode_start) % max(int(self.n_arms / self.gamma), self.n_arms)
-        return k if k < self.n_arms else None
+        return _round_robin_arm(self.t - self.episode_start, self.n_arms, self.gamma)
 
     def _detect(self, arm: int, reward: float) -> None:
         recent = self.recent[arm]
@@ -1176,7 +1181,7 @@ def baselines_for(env: gym.Env[Any, Any]) -> dict[str, Baseline]:
     :param env: the bandit env.
     :return: name -> :class:`Baseline`.
     """
-    base = env.unwrapped
+    base: Any = env.unwrapped  # a DynamicBandit, or any bandit env with a Discrete action space
     if getattr(base, "drift", None) != "schedule" or not getattr(base, "change_points", None):
         return BASELINES
     return {**BASELINES, **tuned_baselines(base.max_steps, len(base.change_points), base.n_arms)}
