@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -13,10 +14,10 @@ from gymnasium import spaces
 FloatArray = npt.NDArray[np.float64]
 ObsType = npt.NDArray[np.float32]
 
-DRIFT_KINDS = ("random_walk", "abrupt", "sinusoidal")
+DRIFT_KINDS = ("random_walk", "abrupt", "sinusoidal", "schedule")
 NOISE_KINDS = ("gaussian", "bernoulli")
 OBS_MODES = ("constant", "time", "context")
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 # Colours of the rgb_array frame (RGB, uint8).
 _BACKGROUND = np.array([255, 255, 255], dtype=np.uint8)
@@ -45,6 +46,11 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
     - ``"sinusoidal"``: arm ``k`` has mean ``c + h * sin(2 pi t / sin_period + phase_k)`` where ``c`` and
       ``h`` are the centre and half width of ``mean_range`` and the phases are drawn at reset, so the
       best arm rotates smoothly.
+    - ``"schedule"``: an explicit, deterministic piecewise-stationary problem. ``schedule_means`` holds
+      one mean vector per segment and ``change_points`` the steps at which the next segment starts:
+      pull ``t`` (counted from 0 in each episode) sees ``schedule_means[i]`` with ``i`` the number of
+      change points ``<= t``. Every episode replays the schedule from its first segment. This is how
+      published benchmark problems are expressed (see :data:`BESSON_2022_PROBLEM`).
 
     With ``obs_mode="context"`` the bandit is contextual: at every step a context ``x`` is drawn
     uniformly from ``[-1, 1]^context_dim`` and shown to the agent, and the means in force are
@@ -82,7 +88,10 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
 
     - ``"arm_means"``: a copy of all arms' means in force when the arm was pulled;
     - ``"optimal_arm"``: the arm with the largest of those means;
-    - ``"regret"``: instantaneous regret, ``max(arm_means) - arm_means[action]``.
+    - ``"regret"``: instantaneous regret, ``max(arm_means) - arm_means[action]``;
+    - ``"change_point"``: ``True`` when the means change abruptly after this pull (the next pull is the
+      first of a new segment: ``"abrupt"`` and ``"schedule"`` drifts; always ``False`` for the
+      continuous drifts). Agents must not read it; it lets an oracle restart at the true changes.
 
     The ``info`` of :meth:`reset` holds ``"arm_means"`` and ``"optimal_arm"`` for the first pull.
 
@@ -101,12 +110,14 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
 
     | Parameter       | Type           | Default      | Description                                         |
     |-----------------|----------------|--------------|-----------------------------------------------------|
-    | `n_arms`        | int            | `10`         | number of arms, at least 2                          |
-    | `drift`         | str            | `"abrupt"`   | `"abrupt"`, `"random_walk"` or `"sinusoidal"`       |
+    | `n_arms`        | int or None    | `None` (10)  | number of arms, at least 2 (schedule: its width)    |
+    | `drift`         | str            | `"abrupt"`   | `"abrupt"`, `"random_walk"`, `"sinusoidal"`, `"schedule"` |
     | `change_period` | int or None    | `None` (250) | abrupt: steps between change points                 |
     | `change_prob`   | float or None  | `None`       | abrupt: per-step change probability (no period)     |
     | `drift_std`     | float          | `0.01`       | random_walk: std of each mean's step                |
     | `sin_period`    | float          | `500.0`      | sinusoidal: period in steps                         |
+    | `schedule_means`| list of lists  | `None`       | schedule: one mean vector per segment               |
+    | `change_points` | list of int    | `None`       | schedule: first step of segments 2, 3, ...          |
     | `mean_range`    | (float, float) | `(0.0, 1.0)` | interval that holds every mean                      |
     | `reward_noise`  | str            | `"gaussian"` | `"gaussian"` or `"bernoulli"`                       |
     | `noise_std`     | float          | `0.2`        | gaussian: std of the reward noise                   |
@@ -148,12 +159,14 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
 
     def __init__(
         self,
-        n_arms: int = 10,
+        n_arms: int | None = None,
         drift: str = "abrupt",
         change_period: int | None = None,
         change_prob: float | None = None,
         drift_std: float = 0.01,
         sin_period: float = 500.0,
+        schedule_means: Sequence[Sequence[float]] | None = None,
+        change_points: Sequence[int] | None = None,
         mean_range: tuple[float, float] = (0.0, 1.0),
         reward_noise: str = "gaussian",
         noise_std: float = 0.2,
@@ -165,7 +178,7 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
         render_mode: str | None = None,
     ) -> None:
         """
-        :param n_arms: number of arms (at least 2).
+        :param n_arms: number of arms (at least 2); ``None``: 10, or the width of ``schedule_means``.
         :param drift: how the means change: ``"abrupt"``, ``"random_walk"`` or ``"sinusoidal"``.
         :param change_period: abrupt drift: steps between change points (250 when neither this nor
             ``change_prob`` is given).
@@ -173,6 +186,10 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
             instead of a fixed period.
         :param drift_std: random-walk drift: std of the Gaussian step of each mean per pull.
         :param sin_period: sinusoidal drift: period of every arm's sine, in steps.
+        :param schedule_means: schedule drift: the mean vector of each segment, shape
+            ``(n_segments, n_arms)``, every mean inside ``mean_range``.
+        :param change_points: schedule drift: the ``n_segments - 1`` steps at which segments 2, 3, ...
+            start, strictly increasing, in ``(0, max_steps)``.
         :param mean_range: ``(low, high)``, the interval that holds every arm mean.
         :param reward_noise: ``"gaussian"`` (mean plus ``N(0, noise_std^2)``) or ``"bernoulli"``.
         :param noise_std: std of the Gaussian reward noise; ignored for Bernoulli rewards.
@@ -185,8 +202,16 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
         :param context_scale: context mode: scale of the linear effect of the context on the means.
         :param render_mode: ``None``, ``"rgb_array"`` or ``"ansi"``.
         """
-        _check_int("n_arms", n_arms, minimum=2, hint="use at least 2 arms")
         _check_choice("drift", drift, DRIFT_KINDS)
+        schedule = _check_schedule(drift, schedule_means, change_points, max_steps)
+        if n_arms is None:
+            n_arms = 10 if schedule is None else schedule.shape[1]
+        _check_int("n_arms", n_arms, minimum=2, hint="use at least 2 arms")
+        if schedule is not None and schedule.shape[1] != n_arms:
+            raise ValueError(
+                f"schedule_means has {schedule.shape[1]} arms per segment but n_arms={n_arms}: leave n_arms "
+                "unset (it is read from the schedule) or give mean vectors of length n_arms"
+            )
         _check_choice("reward_noise", reward_noise, NOISE_KINDS)
         _check_choice("obs_mode", obs_mode, OBS_MODES)
         _check_int("max_steps", max_steps, minimum=1, hint="use a positive episode length")
@@ -215,6 +240,11 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
             ) from None
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise ValueError(f"mean_range must be finite with low < high, got {mean_range!r}")
+        if schedule is not None and (schedule.min() < low or schedule.max() > high):
+            raise ValueError(
+                f"schedule_means must lie inside mean_range={mean_range!r}, got values in "
+                f"[{schedule.min()}, {schedule.max()}]: widen mean_range or change the schedule"
+            )
         if reward_noise == "bernoulli" and (low < 0.0 or high > 1.0):
             raise ValueError(
                 f"reward_noise='bernoulli' needs means in [0, 1], but mean_range={mean_range!r}: "
@@ -233,6 +263,8 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
         )
         self.drift_std = float(drift_std)
         self.sin_period = float(sin_period)
+        self.schedule_means = schedule
+        self.change_points = None if change_points is None else tuple(int(c) for c in change_points)
         self.mean_range = (low, high)
         self.reward_noise = reward_noise
         self.noise_std = float(noise_std)
@@ -255,6 +287,7 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
         self._phases: FloatArray | None = None  # sinusoidal drift
         self._weights: FloatArray | None = None  # context mode: (n_arms, context_dim)
         self._context: FloatArray | None = None  # context mode: current context
+        self._changed = False  # whether the last _advance() was an abrupt change (info["change_point"])
         # The last pull, for rendering.
         self._last_action: int | None = None
         self._last_reward: float | None = None
@@ -287,11 +320,21 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
         if self.obs_mode == "context":
             self._context = self.np_random.uniform(-1.0, 1.0, size=self.context_dim)
 
+    def _scheduled_means(self) -> FloatArray:
+        """Schedule drift: the means of segment ``i`` = number of change points ``<= t``."""
+        assert self.schedule_means is not None and self.change_points is not None
+        return self.schedule_means[int(np.searchsorted(self.change_points, self._t, side="right"))].copy()
+
     def _advance(self) -> None:
         """Move time on by one step and draw the drift (after the reward noise, whatever the arm)."""
         assert self._base_means is not None
         self._t += 1
+        self._changed = False
         low, high = self.mean_range
+        if self.drift == "schedule":
+            assert self.change_points is not None
+            self._changed = self._t in self.change_points
+            self._base_means = self._scheduled_means()
         if self.drift == "random_walk":
             moved = self._base_means + self.np_random.normal(0.0, self.drift_std, size=self.n_arms)
             self._base_means = _reflect(moved, low, high)
@@ -303,6 +346,7 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
                 change = self._t % self.change_period == 0
             if change:
                 self._base_means = self.np_random.uniform(low, high, size=self.n_arms)
+                self._changed = True
         self._draw_context()
 
     def _get_obs(self) -> ObsType:
@@ -328,7 +372,11 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
         super().reset(seed=seed)
         low, high = self.mean_range
         self._t = 0
-        self._base_means = self.np_random.uniform(low, high, size=self.n_arms)
+        self._changed = False
+        if self.drift == "schedule":
+            self._base_means = self._scheduled_means()
+        else:
+            self._base_means = self.np_random.uniform(low, high, size=self.n_arms)
         self._phases = (
             self.np_random.uniform(0.0, 2.0 * np.pi, size=self.n_arms) if self.drift == "sinusoidal" else None
         )
@@ -349,7 +397,7 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
 
         :param action: the arm, in ``{0, ..., n_arms - 1}``.
         :return: ``(obs, reward, terminated, truncated, info)`` with ``info`` holding ``arm_means``,
-            ``optimal_arm`` and ``regret`` of this pull.
+            ``optimal_arm`` and ``regret`` of this pull, and ``change_point``.
         """
         if not self.action_space.contains(action):
             raise ValueError(f"action must be an int in [0, {self.n_arms - 1}], got {action!r}")
@@ -369,7 +417,12 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
         self._last_means = means
         self._advance()
         truncated = self._t >= self.max_steps
-        info = {"arm_means": means.copy(), "optimal_arm": optimal_arm, "regret": regret}
+        info = {
+            "arm_means": means.copy(),
+            "optimal_arm": optimal_arm,
+            "regret": regret,
+            "change_point": self._changed,
+        }
         return self._get_obs(), reward, False, truncated, info
 
     def render(self) -> npt.NDArray[np.uint8] | str | None:
@@ -455,6 +508,7 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
             "obs_mode": self.obs_mode,
             "context_dim": self.context_dim,
             "t": self._t,
+            "changed": self._changed,
             "base_means": self._base_means.copy(),
             "phases": None if self._phases is None else self._phases.copy(),
             "weights": None if self._weights is None else self._weights.copy(),
@@ -511,6 +565,7 @@ class DynamicBandit(gym.Env[ObsType, np.int64]):
             )
         generator.state = rng_state
         self._t = int(t)
+        self._changed = bool(state["changed"])
         self._base_means = np.array(state["base_means"], dtype=np.float64)
         self._phases = _copy_or_none(state["phases"])
         self._weights = _copy_or_none(state["weights"])
@@ -528,6 +583,7 @@ _STATE_KEYS = (
     "obs_mode",
     "context_dim",
     "t",
+    "changed",
     "base_means",
     "phases",
     "weights",
@@ -538,6 +594,70 @@ _STATE_KEYS = (
     "last_means",
     "rng",
 )
+
+
+#: The piecewise-stationary Bernoulli problem of Besson, Kaufmann, Maillard & Seznec (JMLR 2022) and of
+#: SMPyBandits' non-stationary benchmark: 3 arms, 5000 pulls, the means switch at 1000, 2000, 3000, 4000.
+#: ``gym.make("DynamicBanditBesson2022-v0")`` builds it.
+BESSON_2022_PROBLEM: dict[str, Any] = {
+    "drift": "schedule",
+    "reward_noise": "bernoulli",
+    "schedule_means": [
+        [0.3, 0.5, 0.9],
+        [0.3, 0.2, 0.9],
+        [0.3, 0.2, 0.1],
+        [0.7, 0.2, 0.1],
+        [0.7, 0.5, 0.1],
+    ],
+    "change_points": [1000, 2000, 3000, 4000],
+    "max_steps": 5000,
+}
+
+
+def _check_schedule(
+    drift: str,
+    schedule_means: Sequence[Sequence[float]] | None,
+    change_points: Sequence[int] | None,
+    max_steps: Any,
+) -> FloatArray | None:
+    """Validate the schedule arguments; return the means as an ``(n_segments, n_arms)`` array."""
+    if drift != "schedule":
+        if schedule_means is not None or change_points is not None:
+            raise ValueError(
+                f"schedule_means and change_points are only read with drift='schedule', got drift={drift!r}: "
+                "set drift='schedule' or drop them"
+            )
+        return None
+    if schedule_means is None or change_points is None:
+        raise ValueError(
+            "drift='schedule' needs schedule_means (one mean vector per segment) and change_points "
+            "(the steps where segments 2, 3, ... start), e.g. schedule_means=[[0.2, 0.8], [0.8, 0.2]], "
+            "change_points=[500]"
+        )
+    try:
+        means = np.array(schedule_means, dtype=np.float64)
+        points = np.array(change_points, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "schedule_means must be a list of equal-length mean vectors and change_points a list of ints"
+        ) from None
+    if means.ndim != 2 or len(means) < 1 or not np.all(np.isfinite(means)):
+        raise ValueError(f"schedule_means must be a 2-D list of finite means, got shape {means.shape}")
+    if points.ndim != 1 or len(points) != len(means) - 1:
+        raise ValueError(
+            f"change_points must hold one step per segment after the first: {len(means) - 1} for "
+            f"{len(means)} mean vectors, got {len(points) if points.ndim == 1 else points.shape}"
+        )
+    if np.any(points != np.round(points)) or np.any(np.diff(points) <= 0) or (len(points) and points[0] <= 0):
+        raise ValueError(
+            f"change_points must be strictly increasing positive ints, got {list(change_points)}"
+        )
+    if isinstance(max_steps, (int, np.integer)) and len(points) and points[-1] >= max_steps:
+        raise ValueError(
+            f"change_points must be < max_steps={max_steps} (the last segment would never be seen), got "
+            f"{list(change_points)}: raise max_steps or drop the late change points"
+        )
+    return means
 
 
 def _copy_or_none(value: Any) -> FloatArray | None:

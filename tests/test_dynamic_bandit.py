@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -47,11 +48,22 @@ def _assert_same_rollout(a: list[Any], b: list[Any]) -> None:
         _assert_same_info(info_a, info_b)
 
 
+#: A 10-armed schedule for the tests parametrised over every drift kind.
+SCHEDULE: dict[str, Any] = {
+    "schedule_means": [np.linspace(0.1, 0.9, 10).tolist(), np.linspace(0.9, 0.1, 10).tolist()],
+    "change_points": [5],
+}
+
+
+def _drift_kwargs(drift: str) -> dict[str, Any]:
+    return {"drift": drift, **(SCHEDULE if drift == "schedule" else {})}
+
+
 @pytest.mark.parametrize("drift", DRIFT_KINDS)
 @pytest.mark.parametrize("obs_mode", OBS_MODES)
 @pytest.mark.parametrize("reward_noise", NOISE_KINDS)
 def test_env_checkers(drift: str, obs_mode: str, reward_noise: str) -> None:
-    kwargs: dict[str, Any] = {"drift": drift, "obs_mode": obs_mode, "reward_noise": reward_noise}
+    kwargs: dict[str, Any] = {**_drift_kwargs(drift), "obs_mode": obs_mode, "reward_noise": reward_noise}
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any checker warning fails the test
         gym_check_env(gym.make(ENV_ID, **kwargs).unwrapped)
@@ -192,7 +204,7 @@ def test_state_is_a_copy() -> None:
 @pytest.mark.parametrize("reward_noise", NOISE_KINDS)
 def test_common_random_numbers(drift: str, obs_mode: str, reward_noise: str) -> None:
     env = DynamicBandit(
-        drift=drift,
+        **_drift_kwargs(drift),
         obs_mode=obs_mode,
         reward_noise=reward_noise,
         change_prob=0.1 if drift == "abrupt" else None,
@@ -413,3 +425,74 @@ def test_video_with_sb3_vec_video_recorder(tmp_path) -> None:
     recorder.close()
     videos = list(tmp_path.glob("bandit*.mp4"))
     assert videos and videos[0].stat().st_size > 1000
+
+
+def test_schedule_replays_the_given_means_and_flags_the_change_points() -> None:
+    env = DynamicBandit(
+        drift="schedule",
+        schedule_means=[[0.1, 0.9], [0.8, 0.2], [0.5, 0.6]],
+        change_points=[3, 5],
+        max_steps=7,
+    )
+    assert env.n_arms == 2  # read from the schedule
+    _, info = env.reset(seed=0)
+    np.testing.assert_array_equal(info["arm_means"], [0.1, 0.9])
+    seen, flags = [], []
+    for _ in range(7):
+        *_, truncated, info = env.step(0)
+        seen.append(info["arm_means"][0])
+        flags.append(info["change_point"])
+    assert seen == [0.1, 0.1, 0.1, 0.8, 0.8, 0.5, 0.5]
+    assert flags == [False, False, True, False, True, False, False]  # the pull before each new segment
+    assert truncated
+    env.reset()  # every episode replays the schedule
+    assert env.step(1)[4]["arm_means"][1] == 0.9
+
+
+def test_published_problem_is_registered() -> None:
+    env = gym.make("DynamicBanditBesson2022-v0")
+    _, info = env.reset(seed=0)
+    base = env.unwrapped
+    assert base.n_arms == 3 and base.max_steps == 5000 and base.reward_noise == "bernoulli"
+    np.testing.assert_array_equal(info["arm_means"], [0.3, 0.5, 0.9])
+    points = [t for t in range(5000) if env.step(0)[4]["change_point"]]
+    assert points == [999, 1999, 2999, 3999]  # pulls 1000, 2000, ... see the new means
+
+
+def test_abrupt_drift_flags_its_change_points() -> None:
+    env = DynamicBandit(change_period=4, max_steps=12)
+    env.reset(seed=0)
+    assert [env.step(0)[4]["change_point"] for _ in range(9)] == [False, False, False, True] * 2 + [False]
+    env = DynamicBandit(drift="random_walk")
+    env.reset(seed=0)
+    assert not any(env.step(0)[4]["change_point"] for _ in range(20))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"drift": "schedule"}, "schedule_means"),
+        ({"schedule_means": [[0.1, 0.2]], "change_points": []}, "drift='schedule'"),
+        (
+            {"drift": "schedule", "schedule_means": [[0.1, 0.2], [0.3, 0.4]], "change_points": []},
+            "change_points",
+        ),
+        (
+            {"drift": "schedule", "schedule_means": [[0.1, 0.2], [0.3, 0.4]], "change_points": [0]},
+            "increasing",
+        ),
+        (
+            {"drift": "schedule", "schedule_means": [[0.1, 0.2], [0.3]], "change_points": [5]},
+            "schedule_means",
+        ),
+        (
+            {"drift": "schedule", "schedule_means": [[0.1, 0.2], [0.3, 0.4]], "change_points": [1000]},
+            "max_steps",
+        ),
+        ({"drift": "schedule", "schedule_means": [[0.1, 2.0]], "change_points": []}, "mean_range"),
+        ({"drift": "schedule", "schedule_means": [[0.1, 0.2]], "change_points": [], "n_arms": 3}, "n_arms"),
+    ],
+)
+def test_invalid_schedules(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(name)):
+        DynamicBandit(**kwargs)

@@ -35,6 +35,7 @@ def test_continuous_actions_learned() -> None:
         make(),
         group_size=8,
         branch_horizon=0,
+        branch_interval=1,
         n_steps=32,
         batch_size=64,
         learning_rate=1e-2,

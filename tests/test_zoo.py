@@ -66,7 +66,7 @@ def bandit_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = check(
         zoo(
             "train", "--algo", "grpo", "--env", "DynamicBandit-v0", "--gym-packages", "sb3_grpo.envs",
-            "-conf", str(CONFIG), "-n", "11000", "--seed", "0", "--eval-freq", "-1", "-f", "logs",
+            "-conf", str(CONFIG), "-n", "21000", "--seed", "0", "--eval-freq", "-1", "-f", "logs",
             cwd=cwd,
         )
     )  # fmt: skip
@@ -93,8 +93,8 @@ def test_train_bandit_learns_above_chance(bandit_logs: Path) -> None:
 
     # The zoo saves the entry it used (an OrderedDict, read back the way the zoo does).
     config = yaml.load((run / "DynamicBandit-v0" / "config.yml").read_text(), Loader=yaml.UnsafeLoader)
-    assert config["group_size"] == 10 and config["branch_horizon"] == 0
-    # 11000 transitions = 1000 decisions (a pull, plus a group of 10 pulls) = one episode. A uniformly
+    assert config["group_size"] == 20 and config["branch_horizon"] == 0
+    # 21000 transitions = 1000 decisions (a pull, plus a group of 20 pulls) = one episode. A uniformly
     # random agent collects ~500 (means drawn from [0, 1]), the best arm ~900; measured: ~820-850.
     monitor = np.genfromtxt(run / "0.monitor.csv", delimiter=",", skip_header=2, ndmin=2)
     assert monitor.shape[0] == 1 and monitor[0, 1] == 1000
