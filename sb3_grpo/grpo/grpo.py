@@ -531,7 +531,7 @@ class GRPO(OnPolicyAlgorithm):
         # The agent follows member 0 of each group: an ordinary sample of the policy.
         self.num_timesteps += n_branch_transitions
         callback.update_locals(locals())  # the group's scores and actions, beside the step's locals
-        if not self._agent_step(env, callback, env_actions[::group_size]):
+        if not self._agent_step(env, callback, agent_actions=env_actions[::group_size]):
             return False
 
         obs_rows = rollout_buffer.add_observations(obs)  # type: ignore[arg-type]
@@ -547,12 +547,15 @@ class GRPO(OnPolicyAlgorithm):
 
     def _step_without_group(self, env: VecEnv, callback: BaseCallback) -> bool:
         """A decision between two groups (``branch_interval > 1``): the policy acts, nothing is branched."""
-        env_actions, _, _ = self._sample(self._last_obs)  # type: ignore[arg-type]
-        return self._agent_step(env, callback, env_actions)
+        agent_actions, _, _ = self._sample(self._last_obs)  # type: ignore[arg-type]
+        return self._agent_step(env, callback, agent_actions)
 
-    def _agent_step(self, env: VecEnv, callback: BaseCallback, env_actions: np.ndarray) -> bool:
-        """Step the real env with the agent's actions; count, call the callbacks, keep the episode stats."""
-        new_obs, rewards, dones, infos = env.step(env_actions)
+    def _agent_step(self, env: VecEnv, callback: BaseCallback, agent_actions: np.ndarray) -> bool:
+        """Step the real env with the agent's actions; count, call the callbacks, keep the episode stats.
+
+        The callbacks' locals keep those of the group before it (``env_actions``, ``scores``...).
+        """
+        new_obs, rewards, dones, infos = env.step(agent_actions)
         if self._branch_pool is not None:  # the runtime clone check, after a group (a no-op otherwise)
             self._branch_pool.check_first_steps(
                 new_obs, rewards, dones, infos, self._n_decisions // env.num_envs
