@@ -56,8 +56,7 @@ class VecTransforms:
     The observation and reward transforms of a VecEnv's wrapper chain, applied to raw branch data.
 
     :param venv: The training VecEnv (possibly wrapped)
-    :raises ValueError: if a wrapper keeps state that branches cannot reproduce (``VecFrameStack``) or
-        is unknown
+    :raises ValueError: if a wrapper is unknown (it may keep state that branches cannot reproduce)
     """
 
     def __init__(self, venv: VecEnv) -> None:
