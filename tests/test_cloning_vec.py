@@ -200,3 +200,24 @@ def test_subproc_bad_state_is_an_error_not_a_crash() -> None:
         assert len(cloner.get_states()) == N_ENVS  # the workers are still alive
     finally:
         venv.close()
+
+
+def test_state_fits_a_time_limit_subclass() -> None:
+    # rl_zoo3 replaces gymnasium's TimeLimit by a subclass in the processes that import it; a SubprocVecEnv
+    # worker that does not sends states and copies with the original class
+    from gymnasium.envs.classic_control import CartPoleEnv
+    from gymnasium.wrappers import TimeLimit
+
+    from sb3_grpo.cloning import get_state
+
+    class SubclassedTimeLimit(TimeLimit):
+        def step(self, action: Any) -> Any:
+            return super().step(action)
+
+    original, patched = TimeLimit(CartPoleEnv(), 50), SubclassedTimeLimit(CartPoleEnv(), 50)
+    original.reset(seed=0)
+    patched.reset(seed=1)
+    original.step(1)
+    set_state(patched, get_state(original))
+    assert first_difference(original.step(0), patched.step(0)) is None
+    assert patched._elapsed_steps == 2

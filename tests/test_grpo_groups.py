@@ -12,7 +12,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sb3_grpo import GRPO
 from sb3_grpo.cloning import CloningError, get_state
@@ -256,18 +256,6 @@ def test_uncloneable_env_is_refused_in_state_mode() -> None:
         model.learn(100)
 
 
-def test_subproc_without_cloneable_wrapper_is_refused() -> None:
-    env = make_vec_env(
-        "CartPole-v1", n_envs=2, vec_env_cls=SubprocVecEnv, vec_env_kwargs={"start_method": "fork"}
-    )
-    try:
-        model = GRPO("MlpPolicy", env, n_steps=4, batch_size=8, group_size=2)
-        with pytest.raises(CloningError, match="CloneableWrapper"):
-            model.learn(100)
-    finally:
-        env.close()
-
-
 def test_load_onto_env_with_other_spaces(tmp_path) -> None:
     model = GRPO("MlpPolicy", "CartPole-v1", n_steps=4, batch_size=8, group_size=2)
     model.save(tmp_path / "cartpole.zip")
@@ -275,13 +263,53 @@ def test_load_onto_env_with_other_spaces(tmp_path) -> None:
         GRPO.load(tmp_path / "cartpole.zip", env=make_vec_env("Pendulum-v1"))
 
 
-def test_vec_frame_stack_is_refused_with_fix() -> None:
+@pytest.mark.parametrize("group_mode", ["state", "episode"])
+def test_vec_frame_stack_trains(group_mode: str) -> None:
     from stable_baselines3.common.vec_env import VecFrameStack
 
-    env = VecFrameStack(make_vec_env("CartPole-v1"), n_stack=2)
-    model = GRPO("MlpPolicy", env, n_steps=4, batch_size=8, group_size=2)
-    with pytest.raises(ValueError, match="FrameStackObservation"):
-        model.learn(100)
+    env = VecFrameStack(make_vec_env("CartPole-v1", n_envs=2, seed=0), n_stack=3)
+    model = GRPO("MlpPolicy", env, n_steps=4, batch_size=8, group_size=2, group_mode=group_mode)
+    model.learn(300)
+    assert model.num_timesteps >= 300
+
+
+@pytest.mark.parametrize("channels_order", ["last", "first"])
+def test_branch_frame_histories_follow_the_real_ones(channels_order: str) -> None:
+    # member 0 of each group steps as the real sub-env: its stacked observations must be the real ones
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    from sb3_grpo.cloning import VecEnvCloner, set_state
+    from sb3_grpo.grpo.branching import VecTransforms
+
+    group_size = 2
+    venv = VecFrameStack(
+        make_vec_env("CartPole-v1", n_envs=2, seed=0), n_stack=3, channels_order=channels_order
+    )
+    venv.reset()
+    for _ in range(2):
+        venv.step(np.array([0, 1]))
+    transforms = VecTransforms(venv)
+    cloner = VecEnvCloner(venv)
+    copies = [cloner.make_branch_envs(i, group_size) for i in range(2)]
+    states = cloner.get_states()
+    for i in range(2):
+        for branch in copies[i]:
+            set_state(branch, states[i])
+    transforms.start_groups(group_size)
+    rows = np.arange(2 * group_size)
+    for actions in ([1, 0], [1, 1], [0, 0]):
+        real_obs, _, dones, _ = venv.step(np.array(actions))
+        assert not dones.any()
+        raw = np.stack(
+            [copies[k // group_size][k % group_size].step(actions[k // group_size])[0] for k in rows]
+        )
+        stacked = transforms.observations(raw, rows)
+        np.testing.assert_array_equal(stacked[::group_size], real_obs)
+    # episode mode: a reset starts an empty history, as VecFrameStack.reset
+    transforms.start_episodes(2 * group_size)
+    reset_obs = venv.reset()
+    raw = np.repeat(venv.unwrapped.buf_obs[None], group_size, axis=0)  # copy k of sub-env k // G
+    np.testing.assert_array_equal(transforms.observations(raw, rows)[::group_size], reset_obs)
 
 
 class CoinEnv(gym.Env):

@@ -5,7 +5,8 @@
 1. the env's own ``get_state``/``set_state`` methods (:class:`NativeAdapter`);
 2. an adapter registered for the env's class with :func:`register_adapter` (the built-in ones cover
    Gymnasium's classic-control and toy-text envs);
-3. :class:`MujocoAdapter` for Gymnasium's MuJoCo envs, when ``mujoco`` is installed;
+3. :class:`MujocoAdapter` for Gymnasium's MuJoCo envs, when ``mujoco`` is installed, and
+   :class:`AleAdapter` for ale-py's Atari envs;
 4. :class:`DeepCopyAdapter`, after checking that deep copies of the env step identically, with a
    one-time warning that it is slow.
 
@@ -245,6 +246,22 @@ class MujocoAdapter(EnvAdapter):
         restore_rng_lazy(env, rng_state)
 
 
+class AleAdapter(EnvAdapter):
+    """ale-py's Atari envs: the emulator's own ``cloneState(include_rng=True)``/``restoreState``.
+
+    The emulator state holds RAM, CPU, TIA and the ALE's own generator (sticky actions); the env's
+    ``np_random`` (random frame skips) is copied beside it.
+    """
+
+    def get_state(self, env: Any) -> tuple[Any, Any]:
+        return env.ale.cloneState(include_rng=True), save_rng_eager(env)
+
+    def set_state(self, env: Any, state: tuple[Any, Any]) -> None:
+        emulator, rng_state = state
+        env.ale.restoreState(emulator)
+        restore_rng_eager(env, rng_state)
+
+
 class _Self:
     """Placeholder for references from an env's attributes back to the env itself."""
 
@@ -371,6 +388,8 @@ def find_adapter(env: Any) -> EnvAdapter:
             return _SUBCLASS_ADAPTERS[base]
     if ("mujoco" in sys.modules or _mujoco_installed()) and _is_mujoco_env(env):
         return MujocoAdapter()
+    if env_type.__module__.startswith("ale_py") and hasattr(env, "ale"):
+        return AleAdapter()
     fallback = DeepCopyAdapter()
     fallback.verify(env)
     if env_type not in _WARNED_FALLBACK:

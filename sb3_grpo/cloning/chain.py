@@ -23,7 +23,7 @@ import gymnasium as gym
 
 from sb3_grpo.cloning.adapters import EnvAdapter, NativeAdapter, env_name, find_adapter
 from sb3_grpo.cloning.layers import CACHE_ATTRIBUTE as _CACHE_ATTRIBUTE
-from sb3_grpo.cloning.layers import LayerHandler, NativeLayerHandler, find_layer_handler
+from sb3_grpo.cloning.layers import LayerHandler, NativeLayerHandler, find_layer_handler, layer_label
 from sb3_grpo.cloning.protocol import CloningError
 from sb3_grpo.cloning.rng import restore_rng_lazy, save_rng_lazy
 
@@ -194,7 +194,7 @@ class ChainCloner:
         while isinstance(layer, gym.Wrapper):
             handler: LayerHandler | None = find_layer_handler(layer, skip)
             if handler is not None:
-                label = ("stats:" if handler.stats_only else "") + type(layer).__qualname__
+                label = ("stats:" if handler.stats_only else "") + layer_label(layer)
                 labels.append(label)
                 assert not (handler.stats_only and handler.flat), "statistics layers save no flat attributes"
                 index = len(self._layers)

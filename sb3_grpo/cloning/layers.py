@@ -18,6 +18,9 @@ from stable_baselines3.common.monitor import Monitor
 
 from sb3_grpo.cloning.protocol import CloningError
 
+# Gymnasium's own TimeLimit even where rl_zoo3 has replaced the name by its subclass
+TimeLimit = next(cls for cls in TimeLimit.__mro__ if cls.__module__.startswith("gymnasium."))  # type: ignore[misc,assignment]
+
 #: where :func:`sb3_grpo.cloning.chain.cloner_for` caches an env's cloner (not state of the wrapper)
 CACHE_ATTRIBUTE = "_sb3_grpo_chain_cloner"
 
@@ -313,6 +316,33 @@ _BUILTIN: dict[type, LayerHandler] = {
 }
 
 
+def _builtin_for(wrapper: gym.Wrapper) -> tuple[type, LayerHandler] | None:
+    """The built-in class and handler of ``wrapper``: its own class's, or a base class's when the subclass
+    adds no attribute beyond the base's saved ones (rl_zoo3's ``PatchedTimeLimit``, which replaces
+    ``TimeLimit`` in a process that imports the zoo but not in a ``SubprocVecEnv`` worker that does not)."""
+    wrapper_type = type(wrapper)
+    handler = _BUILTIN.get(wrapper_type)
+    if handler is not None:
+        return wrapper_type, handler
+    for base, handler in _BUILTIN.items():
+        if (
+            handler.flat
+            and isinstance(wrapper, base)
+            and set(vars(wrapper)) - WRAPPER_BASE_ATTRIBUTES <= set(handler.flat)
+        ):
+            return base, handler
+    return None
+
+
+def layer_label(wrapper: gym.Wrapper) -> str:
+    """The name of a wrapper in a state's key: its class's, or the built-in base class's it is saved as.
+
+    :param wrapper: the wrapper.
+    """
+    builtin = _builtin_for(wrapper)
+    return (builtin[0] if builtin is not None else type(wrapper)).__qualname__
+
+
 def find_layer_handler(wrapper: gym.Wrapper, skip: tuple[type, ...] = ()) -> LayerHandler | None:
     """Choose how to save/restore one wrapper's own state.
 
@@ -325,9 +355,9 @@ def find_layer_handler(wrapper: gym.Wrapper, skip: tuple[type, ...] = ()) -> Lay
         return None
     if isinstance(wrapper, Monitor):
         return MonitorHandler()  # one per Monitor: it keeps that Monitor's episode-list versions
-    handler = _BUILTIN.get(wrapper_type)
-    if handler is not None:
-        return handler
+    builtin = _builtin_for(wrapper)
+    if builtin is not None:
+        return builtin[1]
     if callable(getattr(wrapper_type, "get_state", None)) and callable(
         getattr(wrapper_type, "set_state", None)
     ):

@@ -7,8 +7,8 @@ by restoring the sub-env's saved state on its copies and stepping all ``n_envs *
 batch, with one policy forward pass per step for all of them.
 
 Observations and rewards of the copies are raw (they live below the VecEnv wrappers); the
-:class:`VecTransforms` applies what the VecEnv wrappers apply (``VecNormalize``, ``VecTransposeImage``),
-so that the policy sees branch observations exactly as it sees the real ones and scores are on the
+:class:`VecTransforms` applies what the VecEnv wrappers apply (``VecNormalize``, ``VecTransposeImage``,
+``VecFrameStack`` with a frame history per copy), so that the policy sees branch observations exactly as it sees the real ones and scores are on the
 same scale as the real rewards. Branches of state mode leave ``VecNormalize``'s running statistics
 alone (the real env updates them); the episodes of episode mode *are* the agent's episodes, so they
 update them as ``VecNormalize.step_wait`` would (when its ``training`` flag is set).
@@ -16,6 +16,7 @@ update them as ``VecNormalize.step_wait`` would (when its ``training`` flag is s
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,11 +30,13 @@ from stable_baselines3.common.vec_env import (
     VecEnv,
     VecEnvWrapper,
     VecExtractDictObs,
+    VecFrameStack,
     VecMonitor,
     VecNormalize,
     VecTransposeImage,
     VecVideoRecorder,
 )
+from stable_baselines3.common.vec_env.stacked_observations import StackedObservations
 
 from sb3_grpo.cloning import CloningError, set_state
 from sb3_grpo.cloning.adapters import env_name
@@ -53,8 +56,7 @@ class VecTransforms:
     The observation and reward transforms of a VecEnv's wrapper chain, applied to raw branch data.
 
     :param venv: The training VecEnv (possibly wrapped)
-    :raises ValueError: if a wrapper keeps state that branches cannot reproduce (``VecFrameStack``) or
-        is unknown
+    :raises ValueError: if a wrapper is unknown (it may keep state that branches cannot reproduce)
     """
 
     def __init__(self, venv: VecEnv) -> None:
@@ -66,14 +68,16 @@ class VecTransforms:
         self.wrappers = list(reversed(chain))  # innermost first, the order in which they apply
         for wrapper in self.wrappers:
             if not isinstance(
-                wrapper, (VecNormalize, VecTransposeImage, VecExtractDictObs, *_TRANSPARENT_WRAPPERS)
+                wrapper,
+                (VecNormalize, VecTransposeImage, VecExtractDictObs, VecFrameStack, *_TRANSPARENT_WRAPPERS),
             ):
                 raise ValueError(
                     f"GRPO cannot reproduce {type(wrapper).__name__} on its branch copies: it may hold state "
-                    "(e.g. VecFrameStack's frame history) that the copies do not have. Use the equivalent "
-                    "gymnasium wrapper inside each env instead (e.g. gymnasium.wrappers.FrameStackObservation), "
-                    "or group_mode='episode'."
+                    "that the copies do not have. Use the equivalent gymnasium wrapper inside each env instead."
                 )
+        # VecFrameStack's frame history of each copy: the leaf stacks (one per key of a Dict space), one row
+        # per copy, as the wrapper's own (see start_groups / start_episodes)
+        self._frame_stacks: dict[int, dict[str | None, StackedObservations]] = {}
 
         # Discounted running return of each copy, one array per wrapper (VecNormalize's reward
         # statistics are of these returns).
@@ -98,22 +102,51 @@ class VecTransforms:
             return normalizers[0].get_original_obs(), False, rewards
         return None, False, rewards
 
+    def start_groups(self, group_size: int) -> None:
+        """
+        State mode, before a group's branches: each copy of sub-env ``i`` starts from sub-env ``i``'s
+        frame history (``VecFrameStack``), as the agent's observation does.
+
+        :param group_size: G, the copies of each sub-env
+        """
+        for i, wrapper in enumerate(self.wrappers):
+            if isinstance(wrapper, VecFrameStack):
+                self._frame_stacks[i] = _leaf_stacks(copy.deepcopy(wrapper.stacked_obs))
+                for stack in self._frame_stacks[i].values():
+                    stack.stacked_obs = np.repeat(stack.stacked_obs, group_size, axis=0)
+
     def start_episodes(self, n_copies: int) -> None:
         """
-        Start the running returns of ``n_copies`` new episodes (see ``update_copies`` in :meth:`rewards`).
+        Start ``n_copies`` new episodes: zero running returns (see ``update_copies`` in :meth:`rewards`)
+        and empty frame histories (``VecFrameStack``'s reset).
 
         :param n_copies: Number of env copies that start an episode
         """
         self._returns = [np.zeros(n_copies) for _ in self.wrappers]
+        for i, wrapper in enumerate(self.wrappers):
+            if isinstance(wrapper, VecFrameStack):
+                self._frame_stacks[i] = _leaf_stacks(copy.deepcopy(wrapper.stacked_obs))
+                for stack in self._frame_stacks[i].values():
+                    stack.stacked_obs = np.zeros(
+                        (n_copies, *stack.stacked_obs.shape[1:]), stack.stacked_obs.dtype
+                    )
 
-    def observations(self, obs: NumpyObs, update: bool = False) -> NumpyObs:
+    def observations(self, obs: NumpyObs, copies: np.ndarray, update: bool = False) -> NumpyObs:
         """
-        :param obs: Raw observations of branch copies, batch first
+        :param obs: Raw observations of branch copies, batch first, each the next of its copy (a
+            ``VecFrameStack`` adds it to the copy's frame history)
+        :param copies: The copy of each row
         :param update: Also add them to ``VecNormalize``'s observation statistics (where it is training)
         :return: The observations the policy would see through the VecEnv's wrappers
         """
-        for wrapper in self.wrappers:
-            if isinstance(wrapper, VecNormalize):
+        for i, wrapper in enumerate(self.wrappers):
+            if isinstance(wrapper, VecFrameStack):
+                stacks = self._frame_stacks[i]
+                if isinstance(obs, dict):
+                    obs = {key: _push(stacks[key], value, copies) for key, value in obs.items()}
+                else:
+                    obs = _push(stacks[None], obs, copies)
+            elif isinstance(wrapper, VecNormalize):
                 if update and wrapper.training and wrapper.norm_obs:
                     if isinstance(obs, dict) and isinstance(wrapper.obs_rms, dict):
                         for key, rms in wrapper.obs_rms.items():
@@ -145,6 +178,28 @@ class VecTransforms:
                     wrapper.ret_rms.update(returns[update_copies])
                 rewards = wrapper.normalize_reward(rewards)
         return rewards
+
+
+def _leaf_stacks(stacked: StackedObservations) -> dict[str | None, StackedObservations]:
+    """The Box stacks of a ``StackedObservations``: one per key of a Dict space, else one (key None)."""
+    if hasattr(stacked, "sub_stacked_observations"):
+        return {key: stack for key, stack in stacked.sub_stacked_observations.items()}
+    return {None: stacked}
+
+
+def _push(stack: StackedObservations, obs: np.ndarray, copies: np.ndarray) -> np.ndarray:
+    """Add each row of ``obs`` to its copy's frame history, as ``StackedObservations.update`` does.
+
+    :return: the stacked observations of ``copies``
+    """
+    shift = -obs.shape[stack.stack_dimension]
+    rows = np.roll(stack.stacked_obs[copies], shift, axis=stack.stack_dimension)
+    if stack.channels_first:
+        rows[:, shift:, ...] = obs
+    else:
+        rows[..., shift:] = obs
+    stack.stacked_obs[copies] = rows
+    return rows
 
 
 def stack_observations(observations: Sequence[Any]) -> NumpyObs:
@@ -347,6 +402,7 @@ class BranchPool:
             alive = alive[np.repeat(active, self.group_size)]
         for k in alive:
             set_state(self.envs[k], states[k // self.group_size])
+        self.transforms.start_groups(self.group_size)
         scores = np.zeros(n_copies)
         if len(alive) == 0:
             return scores.reshape(self.n_envs, self.group_size), 0
@@ -370,7 +426,7 @@ class BranchPool:
             alive, observations = alive[keep], [obs for obs, k in zip(observations, keep, strict=True) if k]
             if len(alive) == 0:
                 break
-            observations_batch = self.transforms.observations(stack_observations(observations))
+            observations_batch = self.transforms.observations(stack_observations(observations), alive)
             actions, _, _ = sample(observations_batch, alive // self.group_size)
             observations, rewards, done = self._step(alive, actions)
             rewards = self.transforms.rewards(rewards)
@@ -424,7 +480,7 @@ class BranchPool:
         lengths = np.zeros(n_copies, dtype=np.int64)
         for _ in range(self.max_episode_steps):
             # These episodes are the agent's own: they update VecNormalize's statistics.
-            obs = self.transforms.observations(stack_observations(observations), update=True)
+            obs = self.transforms.observations(stack_observations(observations), alive, update=True)
             env_actions, actions, log_probs = sample(obs, None)
             next_observations, rewards, done = self._step(alive, env_actions)
             _check_finite(rewards, alive // self.group_size, "a group episode")
