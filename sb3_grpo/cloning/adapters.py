@@ -275,7 +275,7 @@ _SELF = _Self()
 class DeepCopyAdapter(EnvAdapter):
     """Fallback: the state is a deep copy of the env's attribute dictionary.
 
-    Slow (often 10x-100x an env step) but general. Call :meth:`verify` before trusting it: some envs
+    Slow (5x-1700x an env step measured, 19x-154x on most classic envs) but general. Call :meth:`verify` before trusting it: some envs
     deep-copy without error into copies that do not work (Box2D bodies, for instance).
     """
 
@@ -397,7 +397,7 @@ def find_adapter(env: Any) -> EnvAdapter:
         warnings.warn(
             f"Env {env_name(env)!r} ({env_type.__qualname__}) has no get_state()/set_state() and no "
             "registered adapter: sb3_grpo.cloning falls back to copy.deepcopy, which usually costs "
-            "10x-100x an env step. Add get_state()/set_state() methods to the env (see docs/cloning.md) "
+            "5x-1700x an env step (19x-154x on most classic envs). Add get_state()/set_state() methods to the env (see docs/cloning.md) "
             "or register an adapter with sb3_grpo.cloning.register_adapter.",
             UserWarning,
             stacklevel=3,

@@ -73,7 +73,8 @@ class GRPO(OnPolicyAlgorithm):
     ``group_mode="episode"``: G whole episodes from the same reset seed, on private env copies. With
     ``supervision="outcome"`` every step of episode j gets the group-relative advantage of its return;
     with ``"process"`` the step at time t gets its discounted return-to-go compared with those of the
-    members still alive at t. Only a seedable ``reset`` is needed. The episodes count as the agent's
+    members still alive at t. Needs a seedable ``reset`` and private copies of the env: clones where it
+    can be cloned, else ``gym.make`` of its registered id. The episodes count as the agent's
     episodes in ``rollout/ep_rew_mean``.
 
     With ``n_envs > 1`` each sub-env has its own groups: a group never mixes members of two sub-envs.
@@ -375,7 +376,7 @@ class GRPO(OnPolicyAlgorithm):
             if self.group_mode == "state":
                 raise CloningError(
                     f"GRPO(group_mode='state') needs an env it can save and restore, and this one cannot be "
-                    f"cloned: {error}\nAlternatively use group_mode='episode', which only needs a seedable reset."
+                    f"cloned: {error}\nAlternatively use group_mode='episode', which needs a seedable reset and an env registered with gymnasium (its copies are then made with gym.make)."
                 ) from error
             branch_envs = self._fresh_env_copies(env)
         _close_with(env, [branch for group in branch_envs for branch in group])
