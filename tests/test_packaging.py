@@ -174,7 +174,7 @@ def test_installed_wheel_runs_the_main_job_and_the_zoo(venv_python: Path, tmp_pa
         cwd=tmp_path,
     )  # fmt: skip
     assert "GRPO" in out and (tmp_path / "b.png").is_file()
-    # The zoo with the shipped hyperparameters (no -conf): one bandit episode is 11000 transitions.
+    # The zoo with the shipped hyperparameters (no -conf), as the repository's zoo_configs/grpo.yml holds them.
     out = run(
         venv_python, "-m", "sb3_grpo.zoo", "train", "--algo", "grpo", "--env", "DynamicBandit-v0",
         "-n", "110", "--seed", "0", "--eval-freq", "-1", "-f", "logs", cwd=tmp_path,
@@ -184,4 +184,5 @@ def test_installed_wheel_runs_the_main_job_and_the_zoo(venv_python: Path, tmp_pa
 
     saved = tmp_path / "logs" / "grpo" / "DynamicBandit-v0_1" / "DynamicBandit-v0" / "config.yml"
     config = yaml.load(saved.read_text(), Loader=yaml.UnsafeLoader)
-    assert config["group_size"] == 10 and config["branch_horizon"] == 0
+    shipped = yaml.safe_load((ROOT / "zoo_configs" / "grpo.yml").read_text())["DynamicBandit-v0"]
+    assert config["group_size"] == shipped["group_size"] and config["branch_horizon"] == 0
