@@ -43,9 +43,11 @@ from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.compare import first_difference
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
-# sample(obs batch, group of each row or None) -> (actions for env.step, actions as sampled, log-probs);
-# rows of one group may share their random numbers (see common_noise.py).
-Sampler = Callable[[NumpyObs, np.ndarray | None], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# sample(obs batch) -> (actions for env.step, actions as sampled, log-probs)
+Sampler = Callable[[NumpyObs], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# continue(obs batch, group of each row) -> actions for env.step; rows of one group may share their random
+# numbers (see common_noise.py)
+ContinuationSampler = Callable[[NumpyObs, np.ndarray], np.ndarray]
 
 # VecEnv wrappers that change neither observations nor rewards.
 _TRANSPARENT_WRAPPERS = (VecMonitor, VecCheckNan, VecVideoRecorder)
@@ -372,7 +374,7 @@ class BranchPool:
         self,
         states: Sequence[Any],
         first_actions: np.ndarray,
-        sample: Sampler,
+        sample: ContinuationSampler,
         horizon: int,
         gamma: float,
         step: int = 0,
@@ -427,7 +429,7 @@ class BranchPool:
             if len(alive) == 0:
                 break
             observations_batch = self.transforms.observations(stack_observations(observations), alive)
-            actions, _, _ = sample(observations_batch, alive // self.group_size)
+            actions = sample(observations_batch, alive // self.group_size)
             observations, rewards, done = self._step(alive, actions)
             rewards = self.transforms.rewards(rewards)
             _check_finite(
@@ -481,7 +483,7 @@ class BranchPool:
         for _ in range(self.max_episode_steps):
             # These episodes are the agent's own: they update VecNormalize's statistics.
             obs = self.transforms.observations(stack_observations(observations), alive, update=True)
-            env_actions, actions, log_probs = sample(obs, None)
+            env_actions, actions, log_probs = sample(obs)
             next_observations, rewards, done = self._step(alive, env_actions)
             _check_finite(rewards, alive // self.group_size, "a group episode")
             raw_returns[alive] += rewards
