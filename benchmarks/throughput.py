@@ -22,17 +22,23 @@ the env steps (branch copies and the real env, its ``Monitor`` included), the po
 sampling), cloning (saving, restoring, the runtime clone check), the group buffer, the update
 (``train()``), and everything else, with the transitions per second of that run.
 
+``--workers 1 2 4`` measures instead how GRPO and PPO scale with ``SubprocVecEnv`` (the sub-envs, and
+GRPO's branch copies, stepped in worker processes) against ``DummyVecEnv`` (all in this process) at the
+same ``n_envs``, with :data:`SCALING_SETTINGS` (for MuJoCo: ``pip install "gymnasium[mujoco]"``).
+
 Usage::
 
     python benchmarks/throughput.py [--timesteps 20000] [--envs CartPole-v1 Pendulum-v1] [--device cpu]
                                     [--settings documented|defaults] [--profile]
                                     [--out benchmarks/results/throughput.md]
+    python benchmarks/throughput.py --workers 1 2 4 --envs Hopper-v5 HalfCheetah-v5 [--timesteps 20000]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import time
@@ -49,7 +55,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 import sb3_grpo.grpo.branching as branching
 import sb3_grpo.grpo.grpo as grpo_module
@@ -181,6 +187,86 @@ def make_model(algo: str, env_id: str, seed: int, device: str, settings: str = "
     if algo == "grpo":
         return GRPO("MlpPolicy", env, seed=seed, device=device, **common, **grpo_kwargs)
     return PPO("MlpPolicy", env, seed=seed, device=device, **common, **ppo_kwargs)
+
+
+#: ``--workers``: (GRPO's, PPO's) keyword arguments, the same ``[64, 64]`` tanh actor; GRPO as in the
+#: MuJoCo runs of docs/benchmarks.md (G=4, H=100, a group at every 8th decision)
+SCALING_SETTINGS: tuple[dict[str, Any], dict[str, Any]] = (
+    dict(
+        group_size=4,
+        branch_horizon=100,
+        branch_interval=8,
+        n_steps=8,
+        batch_size=32,
+        policy_kwargs=dict(net_arch=[64, 64], log_std_init=-1.0),
+    ),
+    dict(n_steps=512, batch_size=64, policy_kwargs=dict(net_arch=[64, 64])),
+)
+
+
+def scaling_rate(algo: str, env_id: str, n_envs: int, subproc: bool, timesteps: int, seed: int) -> float:
+    """Transitions per second of ``learn`` with ``n_envs`` sub-envs in a Dummy or Subproc VecEnv.
+
+    :param algo: ``"grpo"`` or ``"ppo"``
+    :param env_id: env id
+    :param n_envs: number of sub-envs (``SubprocVecEnv``: worker processes)
+    :param subproc: ``SubprocVecEnv`` (else ``DummyVecEnv``)
+    :param timesteps: budget (env transitions)
+    :param seed: seed
+    :return: transitions per wall second (the workers' start-up excluded)
+    """
+    env = make_vec_env(
+        env_id, n_envs=n_envs, seed=seed, vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv
+    )
+    grpo_kwargs, ppo_kwargs = SCALING_SETTINGS
+    model: BaseAlgorithm
+    if algo == "grpo":
+        model = GRPO("MlpPolicy", env, seed=seed, device="cpu", **grpo_kwargs)
+    else:
+        model = PPO("MlpPolicy", env, seed=seed, device="cpu", **ppo_kwargs)
+    try:
+        return train_rate(model, timesteps)[0]
+    finally:
+        env.close()
+
+
+def scaling_report(
+    env_ids: list[str], workers: list[int], timesteps: int, seed: int
+) -> tuple[str, list[dict[str, Any]]]:
+    """GRPO and PPO with ``SubprocVecEnv`` against ``DummyVecEnv`` at each number of sub-envs, in one run.
+
+    :param env_ids: env ids
+    :param workers: numbers of sub-envs (``SubprocVecEnv`` workers)
+    :param timesteps: budget of each run
+    :param seed: seed
+    :return: markdown and the measurements
+    """
+    load_before = os.getloadavg()
+    rows = []
+    for env_id in env_ids:
+        for algo in ("grpo", "ppo"):
+            for n_envs in workers:
+                dummy = scaling_rate(algo, env_id, n_envs, False, timesteps, seed)
+                subproc = scaling_rate(algo, env_id, n_envs, True, timesteps, seed)
+                rows.append(dict(env_id=env_id, algo=algo, n_envs=n_envs, dummy=dummy, subproc=subproc))
+                print(rows[-1], flush=True)
+    load_after = os.getloadavg()
+    grpo_kwargs, ppo_kwargs = SCALING_SETTINGS
+    lines = [
+        f"SubprocVecEnv against DummyVecEnv, {timesteps} transitions per run, {os.cpu_count()} cores, 1 torch "
+        f"thread; load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after. GRPO "
+        f"{ {k: v for k, v in grpo_kwargs.items() if k != 'policy_kwargs'} }, PPO "
+        f"{ {k: v for k, v in ppo_kwargs.items() if k != 'policy_kwargs'} }, actor [64, 64] for both.",
+        "",
+        "| env | algo | n_envs | DummyVecEnv transitions/s | SubprocVecEnv transitions/s | Subproc / Dummy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['env_id']} | {r['algo'].upper()} | {r['n_envs']} | {r['dummy']:.0f} | {r['subproc']:.0f} | "
+            f"**{r['subproc'] / r['dummy']:.2f}x** |"
+        )
+    return "\n".join(lines), rows
 
 
 #: ``--profile``'s categories: the functions whose cumulative time each one sums (none calls another).
@@ -401,9 +487,17 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (cuda is skipped when absent)")
     parser.add_argument("--settings", choices=list(SETTINGS), default="documented")
     parser.add_argument("--profile", action="store_true", help="add a cProfile breakdown of GRPO")
+    parser.add_argument("--workers", type=int, nargs="+", help="SubprocVecEnv vs DummyVecEnv at these n_envs")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.workers:
+        text, rows = scaling_report(args.envs, args.workers, args.timesteps, args.seed)
+        print(text)
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text + "\n")
+        return rows
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"--device {args.device}: CUDA is not available on this machine, skipped.")
         return []

@@ -19,10 +19,11 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
 
 from sb3_grpo.callbacks import warn_step_paced_callbacks
 from sb3_grpo.cloning import CloningError, VecEnvCloner
+from sb3_grpo.cloning.remote import WorkerBranches
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
 from sb3_grpo.core.validation import check_bool, check_finite_real
@@ -363,8 +364,7 @@ class GRPO(OnPolicyAlgorithm):
 
     def _close_branches(self) -> None:
         if self._branch_pool is not None:
-            for branch_env in self._branch_pool.envs:
-                branch_env.close()
+            self._branch_pool.close()
         self._branch_pool = None
         self._cloner = None
 
@@ -373,6 +373,9 @@ class GRPO(OnPolicyAlgorithm):
         transforms = VecTransforms(env)
         try:
             self._cloner = VecEnvCloner(env)
+            if isinstance(self._cloner.venv, SubprocVecEnv):
+                # the copies live in the workers, beside their sub-envs, and are stepped there in parallel
+                return BranchPool([], transforms, workers=WorkerBranches(self._cloner.venv, self.group_size))
             branch_envs = [self._cloner.make_branch_envs(i, self.group_size) for i in range(env.num_envs)]
         except CloningError as error:
             if self.group_mode == "state":
@@ -545,7 +548,8 @@ class GRPO(OnPolicyAlgorithm):
         assert self._branch_pool is not None and self._cloner is not None
         n_envs, group_size = env.num_envs, self.group_size
         obs = self._last_obs
-        states = self._cloner.get_states()
+        # copies in SubprocVecEnv workers restore from their sub-env: no state crosses the pipe
+        states = None if self._branch_pool.in_workers else self._cloner.get_states()
         group_obs = _repeat_observations(obs, group_size)  # type: ignore[arg-type]
         env_actions, actions, log_probs = self._sample(group_obs)
         scores, n_branch_transitions = self._branch_pool.score_actions(
