@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import inspect
+import io
+import pathlib
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, TypeVar
@@ -357,6 +360,42 @@ class GRPO(OnPolicyAlgorithm):
         elif not has_reference and exact_match:
             params["reference_policy"] = params.get("policy", self.policy.state_dict())
         super().set_parameters(params, exact_match=exact_match, device=device)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfGRPO],
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfGRPO:
+        """
+        Load a saved model, as SB3's ``load``. Hyperparameters given in ``kwargs`` replace the saved ones
+        and are checked as the constructor checks them (a bad value raises the constructor's ValueError
+        or TypeError) before anything is loaded.
+
+        :param path: A saved zip file
+        :param env: The environment to run the loaded model on (None: set one later with ``set_env``)
+        :param device: Device on which the model is loaded
+        :param custom_objects: Objects that replace saved ones when unpickling, as in SB3
+        :param print_system_info: Whether to print the system info the model was saved with
+        :param force_reset: Whether to reset the environment before the next ``learn``
+        :param kwargs: Attributes to change on loading (e.g. ``kl_coef=0.04`` to fine-tune with a KL penalty)
+        :return: The loaded model
+        """
+        _check_load_kwargs(kwargs)
+        return super().load(  # type: ignore[return-value]
+            path,
+            env=env,
+            device=device,
+            custom_objects=custom_objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            **kwargs,
+        )
 
     def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
         super().set_env(env, force_reset=force_reset)
@@ -894,6 +933,23 @@ def _repeat_observations(obs: NumpyObs, repeats: int) -> NumpyObs:
 _REALS = ("gamma", "kl_coef", "ent_coef", "max_grad_norm")
 _OPTIONAL_REALS = ("clip_range_high", "target_kl")
 _SCHEDULES = ("learning_rate", "clip_range")
+
+
+#: the boolean flags among the hyperparameters (checked by ``check_bool``)
+_FLAGS = ("skip_identical_groups", "normalize_advantage", "use_sde")
+
+
+def _check_load_kwargs(kwargs: dict[str, Any]) -> None:
+    """
+    Check the hyperparameters given to ``GRPO.load`` with the constructor's checks. Each check reads
+    one value (or a value and a fixed bound), so the constructor's defaults stand in for the saved
+    values of the hyperparameters not given.
+    """
+    signature = inspect.signature(GRPO.__init__).parameters
+    params = {name: p.default for name, p in signature.items() if p.default is not inspect.Parameter.empty}
+    params.update((name, value) for name, value in kwargs.items() if name in params)
+    _check_value_types(**{name: params[name] for name in (*_REALS, *_OPTIONAL_REALS, *_SCHEDULES, *_FLAGS)})
+    _validate_hyperparameters(**params)
 
 
 def _check_value_types(**params: Any) -> None:
