@@ -204,8 +204,11 @@ SCALING_SETTINGS: tuple[dict[str, Any], dict[str, Any]] = (
 )
 
 
-def scaling_rate(algo: str, env_id: str, n_envs: int, subproc: bool, timesteps: int, seed: int) -> float:
-    """Transitions per second of ``learn`` with ``n_envs`` sub-envs in a Dummy or Subproc VecEnv.
+def scaling_rate(
+    algo: str, env_id: str, n_envs: int, subproc: bool, timesteps: int, seed: int
+) -> tuple[float, float]:
+    """Transitions per second of ``learn`` with ``n_envs`` sub-envs in a Dummy or Subproc VecEnv, and the
+    main process's CPU microseconds per transition (what the workers cannot take over).
 
     :param algo: ``"grpo"`` or ``"ppo"``
     :param env_id: env id
@@ -213,7 +216,7 @@ def scaling_rate(algo: str, env_id: str, n_envs: int, subproc: bool, timesteps: 
     :param subproc: ``SubprocVecEnv`` (else ``DummyVecEnv``)
     :param timesteps: budget (env transitions)
     :param seed: seed
-    :return: transitions per wall second (the workers' start-up excluded)
+    :return: transitions per wall second (the workers' start-up excluded), main-process CPU us per transition
     """
     env = make_vec_env(
         env_id, n_envs=n_envs, seed=seed, vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv
@@ -225,7 +228,8 @@ def scaling_rate(algo: str, env_id: str, n_envs: int, subproc: bool, timesteps: 
     else:
         model = PPO("MlpPolicy", env, seed=seed, device="cpu", **ppo_kwargs)
     try:
-        return train_rate(model, timesteps)[0]
+        rate = train_rate(model, timesteps)[0]
+        return rate, model.cpu_seconds / model.num_timesteps * 1e6  # type: ignore[union-attr]
     finally:
         env.close()
 
@@ -242,13 +246,23 @@ def scaling_report(
     :return: markdown and the measurements
     """
     load_before = os.getloadavg()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for env_id in env_ids:
         for algo in ("grpo", "ppo"):
             for n_envs in workers:
-                dummy = scaling_rate(algo, env_id, n_envs, False, timesteps, seed)
-                subproc = scaling_rate(algo, env_id, n_envs, True, timesteps, seed)
-                rows.append(dict(env_id=env_id, algo=algo, n_envs=n_envs, dummy=dummy, subproc=subproc))
+                dummy, dummy_cpu = scaling_rate(algo, env_id, n_envs, False, timesteps, seed)
+                subproc, subproc_cpu = scaling_rate(algo, env_id, n_envs, True, timesteps, seed)
+                rows.append(
+                    dict(
+                        env_id=env_id,
+                        algo=algo,
+                        n_envs=n_envs,
+                        dummy=dummy,
+                        subproc=subproc,
+                        dummy_cpu_us=dummy_cpu,
+                        subproc_cpu_us=subproc_cpu,
+                    )
+                )
                 print(rows[-1], flush=True)
     load_after = os.getloadavg()
     grpo_kwargs, ppo_kwargs = SCALING_SETTINGS
@@ -258,13 +272,14 @@ def scaling_report(
         f"{ {k: v for k, v in grpo_kwargs.items() if k != 'policy_kwargs'} }, PPO "
         f"{ {k: v for k, v in ppo_kwargs.items() if k != 'policy_kwargs'} }, actor [64, 64] for both.",
         "",
-        "| env | algo | n_envs | DummyVecEnv transitions/s | SubprocVecEnv transitions/s | Subproc / Dummy |",
-        "|---|---|---|---|---|---|",
+        "| env | algo | n_envs | DummyVecEnv transitions/s | SubprocVecEnv transitions/s | Subproc / Dummy | "
+        "main-process CPU us per transition: Dummy / Subproc |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['env_id']} | {r['algo'].upper()} | {r['n_envs']} | {r['dummy']:.0f} | {r['subproc']:.0f} | "
-            f"**{r['subproc'] / r['dummy']:.2f}x** |"
+            f"**{r['subproc'] / r['dummy']:.2f}x** | {r['dummy_cpu_us']:.0f} / {r['subproc_cpu_us']:.0f} |"
         )
     return "\n".join(lines), rows
 
@@ -338,9 +353,11 @@ def train_rate(model: BaseAlgorithm, timesteps: int) -> tuple[float, float, floa
     """
     timers = Timers()
     model.train = timers.wrap("train", model.train)  # type: ignore[attr-defined]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(timesteps)
     seconds = time.perf_counter() - start
+    # this process's CPU seconds: steadier than wall time on cores shared with other jobs
+    model.cpu_seconds = time.process_time() - cpu_start  # type: ignore[attr-defined]
     return model.num_timesteps / seconds, seconds, timers.seconds.get("train", 0.0) / seconds
 
 
@@ -361,6 +378,7 @@ def measure_env(
     ppo_rate, ppo_seconds, ppo_train_share = train_rate(ppo, timesteps)
     grpo = make_model("grpo", env_id, seed, device, settings)
     grpo_rate, grpo_seconds, grpo_train_share = train_rate(grpo, timesteps)
+    cpu_ratio = (grpo.num_timesteps / grpo.cpu_seconds) / (ppo.num_timesteps / ppo.cpu_seconds)  # type: ignore[attr-defined]
     # A second, identical run with the timers in place (they add a little time of their own).
     grpo = make_model("grpo", env_id, seed, device, settings)
     timers = Timers()
@@ -384,6 +402,7 @@ def measure_env(
         "grpo_transitions": int(grpo.num_timesteps),
         "grpo_decisions": int(grpo._n_decisions),
         "ratio": grpo_rate / ppo_rate,
+        "cpu_ratio": cpu_ratio,
         "overhead_seconds": overhead,
         "overhead_total": sum(overhead.values()),
         "raw_steps_seconds": raw_steps_seconds,
@@ -412,14 +431,14 @@ def report(rows: list[dict[str, Any]], timesteps: int, device: str, settings: st
         f"net_arch [64, 64], {described}.",
         "",
         "| env | raw env steps/s (random actions) | GRPO transitions/s | PPO transitions/s | GRPO / PPO | "
-        "GRPO decisions/s | time in train(): GRPO / PPO |",
-        "|---|---|---|---|---|---|---|",
+        "GRPO / PPO per CPU second | GRPO decisions/s | time in train(): GRPO / PPO |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         decisions_rate = r["grpo_decisions"] / r["grpo_seconds"]
         lines.append(
             f"| {r['env_id']} | {r['raw_rate']:.0f} | {r['grpo_rate']:.0f} | {r['ppo_rate']:.0f} | "
-            f"**{r['ratio']:.2f}x** | {decisions_rate:.0f} | {r['grpo_train_share']:.0%} / "
+            f"**{r['ratio']:.2f}x** | {r['cpu_ratio']:.2f}x | {decisions_rate:.0f} | {r['grpo_train_share']:.0%} / "
             f"{r['ppo_train_share']:.0%} |"
         )
     lines += [

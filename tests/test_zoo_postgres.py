@@ -9,9 +9,7 @@ worker before ``sb3_grpo.zoo.__main__.prepare_database``).
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -28,8 +26,8 @@ pytest.importorskip(
     "psycopg", reason="the PostgreSQL test needs the postgres extra: pip install -e '.[zoo,postgres]'"
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "zoo_configs" / "grpo.yml"
+from tests.test_zoo import CONFIG, run_workers  # noqa: E402
+
 TRIALS_PER_WORKER = 2
 
 
@@ -58,18 +56,7 @@ def test_two_workers_share_one_study_on_postgresql(postgres_url: str, tmp_path: 
         "--study-name", "grpo-cartpole", "--sampler", "random", "--pruner", "none", "--no-optim-plots",
         "--n-jobs", "1", "--seed",
     ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    workers = [
-        subprocess.Popen(
-            [*command, str(seed), "-f", f"logs_{seed}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-        )
-        for seed in (1, 2)
-    ]  # fmt: skip
-    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
-    for worker, output in zip(workers, outputs, strict=True):
-        assert worker.returncode == 0, output[-3000:]
-    pids = sorted(str(worker.pid) for worker in workers)
+    pids = sorted(str(pid) for pid in run_workers(command, tmp_path, timeout=300))
 
     study = optuna.load_study(study_name="grpo-cartpole", storage=postgres_url)
     trials = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])

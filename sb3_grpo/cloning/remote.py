@@ -17,6 +17,7 @@ the actions of its copies and reads their transitions back, one round trip per w
 from __future__ import annotations
 
 import copy
+import itertools
 import pickle
 from collections.abc import Sequence
 from typing import Any
@@ -261,11 +262,10 @@ class WorkerBranches:
             self.remotes[i].send(("env_method", (REMOTE_ATTRIBUTE, request, {})))
         return {i: self.remotes[i].recv() for i in requests}
 
-    def _by_worker(self, copies: np.ndarray) -> dict[int, np.ndarray]:
-        """Positions in ``copies`` (ascending copy indices) of each worker's copies."""
-        workers = copies // self.group_size
-        bounds = np.flatnonzero(np.diff(workers)) + 1
-        return {int(workers[part[0]]): part for part in np.split(np.arange(len(copies)), bounds) if len(part)}
+    def _by_worker(self, copies: np.ndarray) -> dict[int, slice]:
+        """The positions in ``copies`` (ascending copy indices) of each worker's copies, for workers with any."""
+        bounds = np.searchsorted(copies, np.arange(len(self.remotes) + 1) * self.group_size).tolist()
+        return {i: slice(lo, hi) for i, (lo, hi) in enumerate(itertools.pairwise(bounds)) if hi > lo}
 
     def restore(self, copies: np.ndarray) -> None:
         """Restore each copy in ``copies`` to its sub-env's current state.
