@@ -82,7 +82,7 @@ EXPECTED_KL = {
 @pytest.mark.parametrize("estimator", list(EXPECTED_KL))
 def test_trainer_uses_kl_estimator_of_its_config(estimator: Any) -> None:
     # The policy's logits are 0, so log pi = log(1/3) = the old log-prob; the reference is shifted.
-    config = GRPOConfig(group_size=3, kl_estimator=estimator, batch_size=None)
+    config = GRPOConfig(group_size=3, kl_estimator=estimator, groups_per_batch=None)
     trainer = GRPOTrainer(config, TablePolicy(), TablePolicy(), ActionIsReward())
     exp = experience(REF_SHIFT)
     trainer.compute_advantages(exp)

@@ -215,7 +215,8 @@ def stack_observations(observations: Sequence[Any]) -> NumpyObs:
     return np.stack(observations)
 
 
-def _check_finite(rewards: np.ndarray, env_indices: np.ndarray, where: str) -> None:
+def check_finite_rewards(rewards: np.ndarray, env_indices: np.ndarray, where: str) -> None:
+    """Raise on a NaN/inf reward (of the agent's step or a group's), naming the sub-env and the step."""
     bad = ~np.isfinite(rewards)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
@@ -415,7 +416,7 @@ class BranchPool:
             done[first],
         )
         rewards = self.transforms.rewards(rewards)
-        _check_finite(
+        check_finite_rewards(
             rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
         )
         scores[alive] = rewards
@@ -430,7 +431,7 @@ class BranchPool:
             actions, _, _ = sample(observations_batch, alive // self.group_size)
             observations, rewards, done = self._step(alive, actions)
             rewards = self.transforms.rewards(rewards)
-            _check_finite(
+            check_finite_rewards(
                 rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
             )
             discount *= gamma
@@ -483,7 +484,7 @@ class BranchPool:
             obs = self.transforms.observations(stack_observations(observations), alive, update=True)
             env_actions, actions, log_probs = sample(obs, None)
             next_observations, rewards, done = self._step(alive, env_actions)
-            _check_finite(rewards, alive // self.group_size, "a group episode")
+            check_finite_rewards(rewards, alive // self.group_size, "a group episode")
             raw_returns[alive] += rewards
             lengths[alive] += 1
             for key, value in zip(

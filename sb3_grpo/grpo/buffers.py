@@ -76,10 +76,6 @@ class GroupRolloutBuffer:
         self.advantages: np.ndarray | None = None
         self.ref_log_probs: np.ndarray | None = None
 
-    @property
-    def n_samples(self) -> int:
-        return sum(len(chunk[0]) for chunk in self._sample_chunks)
-
     def add_observations(self, obs: NumpyObs) -> np.ndarray:
         """
         Store a batch of observations.

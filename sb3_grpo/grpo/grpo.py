@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
+import math
 import warnings
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_type_hints
 
 import gymnasium as gym
 import numpy as np
@@ -23,8 +25,14 @@ from sb3_grpo.callbacks import warn_step_paced_callbacks
 from sb3_grpo.cloning import CloningError, VecEnvCloner
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
-from sb3_grpo.core.validation import check_bool, check_finite_real
-from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms, record_agent_episodes
+from sb3_grpo.core.validation import RULES, Rule, check_hyperparameters, is_integer
+from sb3_grpo.grpo.branching import (
+    BranchPool,
+    NumpyObs,
+    VecTransforms,
+    check_finite_rewards,
+    record_agent_episodes,
+)
 from sb3_grpo.grpo.buffers import GroupRolloutBuffer
 from sb3_grpo.grpo.common_noise import sample_with_common_noise
 from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
@@ -124,7 +132,7 @@ class GRPO(OnPolicyAlgorithm):
     :param advantage_scaling: "group_std" (DeepSeekMath), "batch_std" or "none" (Dr. GRPO)
     :param baseline: "mean" (GRPO) or "leave_one_out" (RLOO)
     :param normalize_advantage: Whether to also normalize advantages per minibatch, as PPO does
-    :param max_grad_norm: The maximum value for the gradient clipping
+    :param max_grad_norm: The maximum value for the gradient clipping (None: no clipping)
     :param target_kl: Stop the epochs of an update early once the approximate KL to the collecting
         policy exceeds 1.5 x this (None: no limit)
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
@@ -176,7 +184,7 @@ class GRPO(OnPolicyAlgorithm):
         advantage_scaling: AdvantageScaling = "group_std",
         baseline: Baseline = "mean",
         normalize_advantage: bool = False,
-        max_grad_norm: float = 0.5,
+        max_grad_norm: float | None = 0.5,
         target_kl: float | None = None,
         use_sde: bool = False,
         sde_sample_freq: int = -1,
@@ -189,20 +197,8 @@ class GRPO(OnPolicyAlgorithm):
         torch_threads: int | Literal["auto"] | None = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        _check_value_types(
+        _check_hyperparameters(
             learning_rate=learning_rate,
-            gamma=gamma,
-            clip_range=clip_range,
-            clip_range_high=clip_range_high,
-            kl_coef=kl_coef,
-            ent_coef=ent_coef,
-            max_grad_norm=max_grad_norm,
-            target_kl=target_kl,
-            skip_identical_groups=skip_identical_groups,
-            normalize_advantage=normalize_advantage,
-            use_sde=use_sde,
-        )
-        _validate_hyperparameters(
             n_steps=n_steps,
             batch_size=batch_size,
             n_epochs=n_epochs,
@@ -212,6 +208,7 @@ class GRPO(OnPolicyAlgorithm):
             branch_horizon=branch_horizon,
             branch_interval=branch_interval,
             supervision=supervision,
+            skip_identical_groups=skip_identical_groups,
             branch_noise=branch_noise,
             clip_range=clip_range,
             clip_range_high=clip_range_high,
@@ -221,8 +218,10 @@ class GRPO(OnPolicyAlgorithm):
             ent_coef=ent_coef,
             advantage_scaling=advantage_scaling,
             baseline=baseline,
+            normalize_advantage=normalize_advantage,
             max_grad_norm=max_grad_norm,
             target_kl=target_kl,
+            use_sde=use_sde,
             torch_threads=torch_threads,
         )
         super().__init__(
@@ -234,7 +233,7 @@ class GRPO(OnPolicyAlgorithm):
             gae_lambda=1.0,
             ent_coef=ent_coef,
             vf_coef=0.0,
-            max_grad_norm=max_grad_norm,
+            max_grad_norm=math.inf if max_grad_norm is None else max_grad_norm,  # None: no clipping
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
             stats_window_size=stats_window_size,
@@ -561,13 +560,11 @@ class GRPO(OnPolicyAlgorithm):
             self._branch_pool.check_first_steps(
                 new_obs, rewards, dones, infos, self._n_decisions // env.num_envs
             )
-        if not np.all(np.isfinite(rewards)):
-            k = int(np.flatnonzero(~np.isfinite(rewards))[0])
-            raise ValueError(
-                f"The env returned a non-finite reward ({rewards[k]}) at sub-env index {k}, step "
-                f"{self._n_decisions // env.num_envs} of the agent's trajectory: GRPO cannot rank a group with "
-                "NaN/inf scores. Fix the env's reward."
-            )
+        check_finite_rewards(
+            rewards,
+            np.arange(env.num_envs),
+            f"step {self._n_decisions // env.num_envs} of the agent's trajectory",
+        )
         self.num_timesteps += env.num_envs
         self._n_decisions += env.num_envs
         callback.update_locals(locals())
@@ -846,72 +843,36 @@ def _repeat_observations(obs: NumpyObs, repeats: int) -> NumpyObs:
     return np.repeat(obs, repeats, axis=0)
 
 
-#: how each real-valued or boolean hyperparameter is type-checked (see sb3_grpo.core.validation)
-_REALS = ("gamma", "kl_coef", "ent_coef", "max_grad_norm")
-_OPTIONAL_REALS = ("clip_range_high", "target_kl")
-_SCHEDULES = ("learning_rate", "clip_range")
+#: GRPO's own rules, beside the ones it shares with the core (``sb3_grpo.core.validation.RULES``)
+_RULES: dict[str, Rule] = {
+    **RULES,
+    "n_steps": Rule(integer=True, minimum=1),
+    "batch_size": Rule(
+        integer=True,
+        minimum=2,
+        hint="with one sample per minibatch normalized advantages are NaN "
+        "(see https://github.com/DLR-RM/stable-baselines3/issues/440)",
+    ),
+    "gamma": Rule(minimum=0, maximum=1),
+    "branch_horizon": Rule(integer=True, minimum=0, hint="0 scores the first reward only"),
+    "branch_interval": Rule(integer=True, minimum=1),
+    "ref_update_interval": Rule(
+        integer=True, minimum=1, optional=True, hint="None keeps the initial policy as reference"
+    ),
+    "target_kl": Rule(minimum=0, strict=True, optional=True),
+}
 
 
-def _check_value_types(**params: Any) -> None:
-    """Reject NaN/inf, strings and bools where numbers are expected, and non-bools for flags."""
-    for name, value in params.items():
-        if name in _REALS or name in _OPTIONAL_REALS or name in _SCHEDULES:
-            check_finite_real(name, value, optional=name in _OPTIONAL_REALS, schedule=name in _SCHEDULES)
-        else:
-            check_bool(name, value)
+@functools.cache
+def _init_annotations() -> dict[str, Any]:
+    return get_type_hints(GRPO.__init__)
 
 
-def _validate_hyperparameters(**params: Any) -> None:
-    """Reject bad hyperparameters up front, saying what to change."""
-    choices = {
-        "group_mode": ("state", "episode"),
-        "supervision": ("outcome", "process"),
-        "kl_estimator": ("k1", "k2", "k3"),
-        "advantage_scaling": ("group_std", "batch_std", "none"),
-        "baseline": ("mean", "leave_one_out"),
-        "branch_noise": ("independent", "common"),
-    }
-    for name, allowed in choices.items():
-        if params[name] not in allowed:
-            raise ValueError(f"Unknown {name}={params[name]!r}: use one of {', '.join(map(repr, allowed))}.")
-    group_size = params["group_size"]
-    if not isinstance(group_size, (int, np.integer)) or group_size < 2:
-        raise ValueError(
-            f"group_size must be an integer >= 2 (got {group_size!r}): a group-relative advantage compares "
-            "at least two members."
-        )
-    horizon = params["branch_horizon"]
-    if not isinstance(horizon, (int, np.integer)) or horizon < 0:
-        raise ValueError(
-            f"branch_horizon must be an integer >= 0 (got {horizon!r}); 0 scores the first reward only."
-        )
-    for name in ("n_steps", "n_epochs", "branch_interval"):
-        if not isinstance(params[name], (int, np.integer)) or params[name] < 1:
-            raise ValueError(f"{name} must be an integer >= 1 (got {params[name]!r}).")
-    if not isinstance(params["batch_size"], (int, np.integer)) or params["batch_size"] < 2:
-        raise ValueError(
-            f"batch_size must be an integer > 1 (got {params['batch_size']!r}): with one sample per minibatch "
-            "normalized advantages are NaN (see https://github.com/DLR-RM/stable-baselines3/issues/440)."
-        )
-    if not 0.0 <= params["gamma"] <= 1.0:
-        raise ValueError(f"gamma must lie in [0, 1] (got {params['gamma']}).")
-    if not callable(params["clip_range"]) and params["clip_range"] <= 0:
-        raise ValueError(f"clip_range must be > 0 (got {params['clip_range']}); 0.1-0.3 is usual.")
-    if params["clip_range_high"] is not None and params["clip_range_high"] <= 0:
-        raise ValueError(f"clip_range_high must be > 0 or None (got {params['clip_range_high']}).")
-    if params["kl_coef"] < 0:
-        raise ValueError(f"kl_coef must be >= 0 (got {params['kl_coef']}); 0 disables the KL penalty.")
-    interval = params["ref_update_interval"]
-    if interval is not None and (not isinstance(interval, (int, np.integer)) or interval < 1):
-        raise ValueError(f"ref_update_interval must be None or an integer >= 1 (got {interval!r}).")
-    if params["ent_coef"] < 0:
-        raise ValueError(f"ent_coef must be >= 0 (got {params['ent_coef']}).")
-    if params["max_grad_norm"] <= 0:
-        raise ValueError(f"max_grad_norm must be > 0 (got {params['max_grad_norm']}).")
-    if params["target_kl"] is not None and params["target_kl"] <= 0:
-        raise ValueError(f"target_kl must be > 0 or None (got {params['target_kl']}).")
-    threads = params["torch_threads"]
-    if threads not in ("auto", None) and (not isinstance(threads, (int, np.integer)) or threads < 1):
+def _check_hyperparameters(**values: Any) -> None:
+    """Reject bad hyperparameters up front, each by its one rule, saying what to change."""
+    threads = values.pop("torch_threads")
+    check_hyperparameters(values, _init_annotations(), _RULES, schedules=True)
+    if threads not in ("auto", None) and (not is_integer(threads) or threads < 1):
         raise ValueError(
             f"torch_threads must be 'auto', None or an integer >= 1 (got {threads!r}); 'auto' uses one thread "
             "for small policies on the CPU."
