@@ -46,6 +46,7 @@ import numpy as np
 import sb3_grpo.envs  # noqa: F401  (registers the bandit env ids)
 import torch
 from sb3_grpo.envs.bandit_baselines import BASELINES, make_baseline, run_agent
+from sb3_grpo.zoo_configs import load_entries
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -54,7 +55,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
 from benchmarks._common import ROOT, Hyperparams, grpo_hyperparams, iqm, iqm_ci, zoo_hyperparams
-from examples.dynamic_bandit import GRPO_BANDIT_KWARGS, Result, train_sb3
+from examples.dynamic_bandit import PPO_BANDIT_KWARGS, Result, train_sb3
 from sb3_grpo import GRPO
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -116,10 +117,10 @@ ENVS: dict[str, EnvSpec] = {
 QUICK_ENVS = ("DynamicBandit-v0", "DynamicBanditRandomWalk-v0", "CartPole-v1")
 QUICK_SEEDS = (0, 1)
 FULL_SEEDS = (0, 1, 2, 3, 4)
-#: Bandit settings of PPO/A2C (the zoo has none): short rollouts so that they update often, as in
-#: ``examples/dynamic_bandit.py``.
+#: Bandit settings of PPO/A2C (the zoo has none): short rollouts so that they update often (PPO's are
+#: ``examples/dynamic_bandit.py``'s).
 BANDIT_SB3_KWARGS: dict[str, dict[str, Any]] = {
-    "ppo": dict(n_steps=64, batch_size=64, learning_rate=3e-3, ent_coef=0.01),
+    "ppo": PPO_BANDIT_KWARGS,
     "a2c": dict(n_steps=8, learning_rate=3e-3, ent_coef=0.01),
 }
 
@@ -333,16 +334,14 @@ def run_control(
 
 
 def grpo_bandit_kwargs(env_id: str) -> tuple[dict[str, Any], str]:
-    """GRPO's bandit settings: the env's ``grpo.yml`` entry, else ``DynamicBandit-v0``'s, else the example's.
+    """GRPO's bandit settings: the env's ``grpo.yml`` entry, else ``DynamicBandit-v0``'s.
 
     :param env_id: bandit env id
     :return: (constructor kwargs, source)
     """
-    for key in (env_id, "DynamicBandit-v0"):
-        params = grpo_hyperparams(key)
-        if params.source != "GRPO defaults":
-            return params.kwargs, f"{params.source} ({key})"
-    return dict(GRPO_BANDIT_KWARGS), "examples/dynamic_bandit.py"
+    key = env_id if env_id in load_entries() else "DynamicBandit-v0"
+    params = grpo_hyperparams(key)
+    return params.kwargs, f"{params.source} ({key})"
 
 
 def run_bandit(
