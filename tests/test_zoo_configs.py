@@ -9,7 +9,7 @@ import sb3_grpo.envs  # noqa: F401  (registers DynamicBandit-v0)
 import yaml
 
 from benchmarks._common import GRPO_ZOO_CONFIG, grpo_hyperparams
-from benchmarks.run import make_envs
+from benchmarks._runners import make_envs
 from sb3_grpo import GRPO
 
 with open(GRPO_ZOO_CONFIG) as _file:
