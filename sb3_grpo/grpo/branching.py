@@ -41,6 +41,7 @@ from stable_baselines3.common.vec_env.stacked_observations import StackedObserva
 from sb3_grpo.cloning import CloningError, set_state
 from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.compare import first_difference
+from sb3_grpo.grpo.buffers import GroupEpisodes
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
 # sample(obs batch, group of each row or None) -> (actions for env.step, actions as sampled, log-probs);
@@ -455,44 +456,33 @@ class BranchPool:
                         "number from self.np_random."
                     )
 
-    def run_episodes(self, seeds: Sequence[int] | np.ndarray, sample: Sampler) -> dict[str, Any]:
+    def run_episodes(self, seeds: Sequence[int] | np.ndarray, sample: Sampler) -> GroupEpisodes:
         """
         Run one group of ``G`` episodes per sub-env, all members of a group from the same reset seed.
 
         :param seeds: One reset seed per sub-env
         :param sample: Policy sampler
-        :return: ``obs`` (list over steps of stacked transformed observations of the copies alive
-            then), ``copy_index``, ``actions``, ``log_probs``, ``rewards`` (transformed, per step, the
-            same layout), ``raw_returns`` and ``lengths`` per copy, and ``n_transitions``
+        :return: The episodes, step by step over the copies alive at each step
         """
         n_copies = len(self.envs)
         observations = [self.envs[k].reset(seed=int(seeds[k // self.group_size]))[0] for k in range(n_copies)]
         self._check_same_start(observations, seeds)
         alive = np.arange(n_copies)
         self.transforms.start_episodes(n_copies)
-        trajectory: dict[str, Any] = {
-            "obs": [],
-            "copy_index": [],
-            "actions": [],
-            "log_probs": [],
-            "rewards": [],
-        }
-        raw_returns = np.zeros(n_copies)
-        lengths = np.zeros(n_copies, dtype=np.int64)
+        episodes = GroupEpisodes([], [], [], [], [], np.zeros(n_copies), np.zeros(n_copies, dtype=np.int64))
         for _ in range(self.max_episode_steps):
             # These episodes are the agent's own: they update VecNormalize's statistics.
             obs = self.transforms.observations(stack_observations(observations), alive, update=True)
             env_actions, actions, log_probs = sample(obs, None)
             next_observations, rewards, done = self._step(alive, env_actions)
             check_finite_rewards(rewards, alive // self.group_size, "a group episode")
-            raw_returns[alive] += rewards
-            lengths[alive] += 1
-            for key, value in zip(
-                trajectory,
-                (obs, alive, actions, log_probs, self.transforms.rewards(rewards, alive)),
-                strict=True,
-            ):
-                trajectory[key].append(value)
+            episodes.raw_returns[alive] += rewards
+            episodes.lengths[alive] += 1
+            episodes.obs.append(obs)
+            episodes.copy_index.append(alive)
+            episodes.actions.append(actions)
+            episodes.log_probs.append(log_probs)
+            episodes.rewards.append(self.transforms.rewards(rewards, alive))
             keep = ~done
             alive = alive[keep]
             observations = [o for o, k in zip(next_observations, keep, strict=True) if k]
@@ -503,5 +493,4 @@ class BranchPool:
                 f"A group episode ran for {self.max_episode_steps} steps without ending. group_mode='episode' "
                 "needs episodes that end: wrap the env in gymnasium.wrappers.TimeLimit."
             )
-        trajectory.update(raw_returns=raw_returns, lengths=lengths, n_transitions=int(lengths.sum()))
-        return trajectory
+        return episodes

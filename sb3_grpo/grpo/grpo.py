@@ -33,14 +33,13 @@ from sb3_grpo.grpo.branching import (
     check_finite_rewards,
     record_agent_episodes,
 )
-from sb3_grpo.grpo.buffers import GroupRolloutBuffer
+from sb3_grpo.grpo.buffers import GroupRolloutBuffer, Supervision
 from sb3_grpo.grpo.common_noise import sample_with_common_noise
 from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
 
 SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
 
 GroupMode = Literal["state", "episode"]
-Supervision = Literal["outcome", "process"]
 BranchNoise = Literal["independent", "common"]
 
 #: Below this many parameters a policy runs on one CPU thread during ``learn()`` (``torch_threads="auto"``).
@@ -269,7 +268,6 @@ class GRPO(OnPolicyAlgorithm):
         self._branch_pool: BranchPool | None = None
         self._cloner: VecEnvCloner | None = None
         self._seed_rng: np.random.Generator | None = None
-        self._members: np.ndarray | None = None
 
         if self.env is not None and group_mode == "state":
             n_samples = n_steps * self.env.num_envs * group_size
@@ -534,15 +532,7 @@ class GRPO(OnPolicyAlgorithm):
         if not self._agent_step(env, callback, agent_actions=env_actions[::group_size]):
             return False
 
-        obs_rows = rollout_buffer.add_observations(obs)  # type: ignore[arg-type]
-        score_rows = rollout_buffer.add_scores(scores)
-        rollout_buffer.add_samples(
-            obs_rows=np.repeat(obs_rows, group_size),
-            actions=actions,
-            log_probs=log_probs,
-            score_rows=np.repeat(score_rows, group_size),
-            members=self._member_index(n_envs),
-        )
+        rollout_buffer.add_state_groups(obs, actions, log_probs, scores)  # type: ignore[arg-type]
         return True
 
     def _step_without_group(self, env: VecEnv, callback: BaseCallback) -> bool:
@@ -582,53 +572,15 @@ class GRPO(OnPolicyAlgorithm):
         assert self._branch_pool is not None
         n_envs, group_size = env.num_envs, self.group_size
         seeds = self._episode_seed_rng().integers(0, 2**31 - 1, size=n_envs)
-        trajectory = self._branch_pool.run_episodes(seeds, self._sample)
-        lengths = trajectory["lengths"]
-        horizon = len(trajectory["obs"])
-        self.num_timesteps += trajectory["n_transitions"]
-        self._n_decisions += trajectory["n_transitions"]
-
-        # rewards[k, t]: reward of copy k at step t (0 after its end)
-        rewards = np.zeros((n_envs * group_size, horizon))
-        for t, (alive, step_rewards) in enumerate(
-            zip(trajectory["copy_index"], trajectory["rewards"], strict=True)
-        ):
-            rewards[alive, t] = step_rewards
-        if self.supervision == "outcome":
-            # Every step of episode j is scored by the episode's return: one score row per group.
-            score_rows = rollout_buffer.add_scores(rewards.sum(axis=1).reshape(n_envs, group_size))
-            rows_per_step = 0  # the same row at every step
-        else:
-            # Step t of member j is scored by its discounted return-to-go, against the members alive at t.
-            returns_to_go = np.zeros_like(rewards)
-            running = np.zeros(len(rewards))
-            for t in reversed(range(horizon)):
-                running = rewards[:, t] + self.gamma * running
-                returns_to_go[:, t] = running
-            alive_mask = np.arange(horizon)[None, :] < lengths[:, None]
-            # rows ordered (t, sub-env): row t * n_envs + i holds the group of sub-env i at step t
-            scores = returns_to_go.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
-            mask = alive_mask.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
-            score_rows = rollout_buffer.add_scores(scores, mask)
-            rows_per_step = n_envs
-
-        for t, (obs, copies, actions, log_probs) in enumerate(
-            zip(
-                trajectory["obs"],
-                trajectory["copy_index"],
-                trajectory["actions"],
-                trajectory["log_probs"],
-                strict=True,
-            )
-        ):
-            obs_rows = rollout_buffer.add_observations(obs)
-            group_rows = score_rows[t * rows_per_step + copies // group_size]
-            rollout_buffer.add_samples(obs_rows, actions, log_probs, group_rows, copies % group_size)
+        episodes = self._branch_pool.run_episodes(seeds, self._sample)
+        self.num_timesteps += episodes.n_transitions
+        self._n_decisions += episodes.n_transitions
+        rollout_buffer.add_episode_groups(episodes, self.supervision, self.gamma)
 
         # The group's episodes are the agent's episodes: they follow the current policy.
         for k in range(n_envs * group_size):
-            self.ep_info_buffer.extend([{"r": float(trajectory["raw_returns"][k]), "l": int(lengths[k])}])  # type: ignore[union-attr]
-        record_agent_episodes(env, trajectory["raw_returns"], lengths, group_size)
+            self.ep_info_buffer.extend([{"r": float(episodes.raw_returns[k]), "l": int(episodes.lengths[k])}])  # type: ignore[union-attr]
+        record_agent_episodes(env, episodes.raw_returns, episodes.lengths, group_size)
         callback.update_locals(locals())
         return callback.on_step()
 
@@ -638,12 +590,6 @@ class GRPO(OnPolicyAlgorithm):
             return None
         per_group = actions.reshape(n_envs, self.group_size, -1)
         return ~np.all(per_group == per_group[:, :1], axis=(1, 2))
-
-    def _member_index(self, n_envs: int) -> np.ndarray:
-        """``[0, 1, .., G-1]`` repeated for each sub-env (cached: it is the same at every decision)."""
-        if self._members is None or len(self._members) != n_envs * self.group_size:
-            self._members = np.tile(np.arange(self.group_size), n_envs)
-        return self._members
 
     def _episode_seed_rng(self) -> np.random.Generator:
         if self._seed_rng is None:
