@@ -424,6 +424,8 @@ def test_config_takes_its_old_names_with_a_deprecation_warning() -> None:
         {"n_epochs": 0},
         {"max_grad_norm": 0.0},
         {"learning_rate": "1e-3"},
+        {"group_size": None},
+        {"kl_coef": None},
     ],
 )
 def test_config_and_grpo_share_one_rule_per_hyperparameter(kwargs: dict[str, Any]) -> None:
@@ -494,3 +496,15 @@ def test_contextual_choice_learns_from_chance_to_90_percent() -> None:
     print(f"contextual choice: fraction of best reward {before:.3f} -> {after:.3f}")
     assert before < 0.3  # chance is 1 / 5
     assert after >= 0.9
+
+
+def test_boundary_values_are_accepted() -> None:
+    from sb3_grpo import GRPO
+
+    model = GRPO(
+        "MlpPolicy", "CartPole-v1", gamma=1.0, kl_coef=0.0, ent_coef=0.0, branch_horizon=0, max_grad_norm=None
+    )
+    assert model.gamma == 1.0
+    assert model.max_grad_norm == math.inf  # None: the gradient is not clipped
+    config = GRPOConfig(kl_coef=0.0, ent_coef=0.0, advantage_eps=0.0, max_grad_norm=None)
+    assert config.max_grad_norm is None
