@@ -53,8 +53,25 @@ class PublishedRow:
 #: differences (``regret = nan``: no published figure of that exact variant).
 PUBLISHED: dict[str, PublishedRow] = {
     "oracle_kl_ucb": PublishedRow("Oracle-restart kl-UCB", 34.3, "oracle_kl_ucb"),
+    "oracle_kl_ucb_pulled": PublishedRow(
+        # SMPyBandits' oracle restarts only the arm pulled when a change happens.
+        "Oracle-restart kl-UCB, restart of the pulled arm",
+        34.3,
+        "oracle_kl_ucb",
+        {"restart": "pulled"},
+    ),
     "glr_kl_ucb_local": PublishedRow("GLR-klUCB (local)", 70.5, "glr_kl_ucb_local"),
+    "glr_kl_ucb_local_c3": PublishedRow(
+        # SMPyBandits' klUCB_forGLR index: level 3 log(t - tau_a), not log(t - tau_a).
+        "GLR-klUCB (local), index level 3 log(t - tau_a)",
+        70.5,
+        "glr_kl_ucb_local",
+        {"c": 3.0},
+    ),
     "glr_kl_ucb_global": PublishedRow("GLR-klUCB (global)", 99.5, "glr_kl_ucb_global"),
+    "glr_kl_ucb_global_c3": PublishedRow(
+        "GLR-klUCB (global), index level 3 log(t - tau_a)", 99.5, "glr_kl_ucb_global", {"c": 3.0}
+    ),
     "cusum_kl_ucb": PublishedRow("CUSUM-klUCB", 150.8, "cusum_kl_ucb"),
     "cusum_kl_ucb_alpha1": PublishedRow(
         # The CUSUM tuning without the 0.1 factor on its exploration rate, as in SMPyBandits' CUSUM module.

@@ -13,15 +13,33 @@ In one run, per env (CartPole-v1 and Pendulum-v1 by default):
   transitions GRPO made (target <= 30%). Timed by wrapping those functions during a second GRPO run
   (the throughput figures come from a run without the wrappers).
 
+``--settings defaults`` runs both algorithms with their library defaults instead (GRPO's constructor
+defaults, SB3's PPO defaults: the same ``[64, 64]`` tanh actor, ``n_envs=1``); the documented settings
+above are ``--settings documented``, the default.
+
+``--profile`` adds a cProfile run of GRPO (the same settings) and its breakdown: the cumulative time of
+the env steps (branch copies and the real env, its ``Monitor`` included), the policy (forward pass and
+sampling), cloning (saving, restoring, the runtime clone check), the group buffer, the update
+(``train()``), and everything else, with the transitions per second of that run.
+
+``--workers 1 2 4`` measures instead how GRPO and PPO scale with ``SubprocVecEnv`` (the sub-envs, and
+GRPO's branch copies, stepped in worker processes) against ``DummyVecEnv`` (all in this process) at the
+same ``n_envs``, with :data:`SCALING_SETTINGS` (for MuJoCo: ``pip install "gymnasium[mujoco]"``).
+
 Usage::
 
     python benchmarks/throughput.py [--timesteps 20000] [--envs CartPole-v1 Pendulum-v1] [--device cpu]
+                                    [--settings documented|defaults] [--profile]
                                     [--out benchmarks/results/throughput.md]
+    python benchmarks/throughput.py --workers 1 2 4 --envs Hopper-v5 HalfCheetah-v5 [--timesteps 20000]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import os
+import pstats
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -37,7 +55,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 import sb3_grpo.grpo.branching as branching
 import sb3_grpo.grpo.grpo as grpo_module
@@ -60,6 +78,11 @@ GRPO_KWARGS: dict[str, Any] = dict(
     branch_noise="independent",
 )
 PPO_KWARGS: dict[str, Any] = dict(n_steps=128)
+#: ``--settings``: (shared, GRPO's, PPO's) keyword arguments
+SETTINGS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+    "documented": (COMMON_KWARGS, GRPO_KWARGS, PPO_KWARGS),
+    "defaults": (dict(policy_kwargs=dict(net_arch=[64, 64])), {}, {}),
+}
 OVERHEAD_TARGET = 0.30
 SPEEDUP_TARGET = 1.2
 
@@ -149,19 +172,176 @@ def raw_env_rate(env_id: str, steps: int, seed: int = 0) -> tuple[float, float]:
     return steps / total, in_step / steps
 
 
-def make_model(algo: str, env_id: str, seed: int, device: str) -> BaseAlgorithm:
+def make_model(algo: str, env_id: str, seed: int, device: str, settings: str = "documented") -> BaseAlgorithm:
     """GRPO or PPO with the shared settings.
 
     :param algo: ``"grpo"`` or ``"ppo"``
     :param env_id: env id
     :param seed: seed
     :param device: torch device
+    :param settings: a key of :data:`SETTINGS`
     :return: the model
     """
+    common, grpo_kwargs, ppo_kwargs = SETTINGS[settings]
     env = make_vec_env(env_id, n_envs=1, seed=seed)
     if algo == "grpo":
-        return GRPO("MlpPolicy", env, seed=seed, device=device, **COMMON_KWARGS, **GRPO_KWARGS)
-    return PPO("MlpPolicy", env, seed=seed, device=device, **COMMON_KWARGS, **PPO_KWARGS)
+        return GRPO("MlpPolicy", env, seed=seed, device=device, **common, **grpo_kwargs)
+    return PPO("MlpPolicy", env, seed=seed, device=device, **common, **ppo_kwargs)
+
+
+#: ``--workers``: (GRPO's, PPO's) keyword arguments, the same ``[64, 64]`` tanh actor; GRPO as in the
+#: MuJoCo runs of docs/benchmarks.md (G=4, H=100, a group at every 8th decision)
+SCALING_SETTINGS: tuple[dict[str, Any], dict[str, Any]] = (
+    dict(
+        group_size=4,
+        branch_horizon=100,
+        branch_interval=8,
+        n_steps=8,
+        batch_size=32,
+        policy_kwargs=dict(net_arch=[64, 64], log_std_init=-1.0),
+    ),
+    dict(n_steps=512, batch_size=64, policy_kwargs=dict(net_arch=[64, 64])),
+)
+
+
+def scaling_rate(
+    algo: str, env_id: str, n_envs: int, subproc: bool, timesteps: int, seed: int
+) -> tuple[float, float]:
+    """Transitions per second of ``learn`` with ``n_envs`` sub-envs in a Dummy or Subproc VecEnv, and the
+    main process's CPU microseconds per transition (what the workers cannot take over).
+
+    :param algo: ``"grpo"`` or ``"ppo"``
+    :param env_id: env id
+    :param n_envs: number of sub-envs (``SubprocVecEnv``: worker processes)
+    :param subproc: ``SubprocVecEnv`` (else ``DummyVecEnv``)
+    :param timesteps: budget (env transitions)
+    :param seed: seed
+    :return: transitions per wall second (the workers' start-up excluded), main-process CPU us per transition
+    """
+    env = make_vec_env(
+        env_id, n_envs=n_envs, seed=seed, vec_env_cls=SubprocVecEnv if subproc else DummyVecEnv
+    )
+    grpo_kwargs, ppo_kwargs = SCALING_SETTINGS
+    model: BaseAlgorithm
+    if algo == "grpo":
+        model = GRPO("MlpPolicy", env, seed=seed, device="cpu", **grpo_kwargs)
+    else:
+        model = PPO("MlpPolicy", env, seed=seed, device="cpu", **ppo_kwargs)
+    try:
+        rate = train_rate(model, timesteps)[0]
+        return rate, model.cpu_seconds / model.num_timesteps * 1e6  # type: ignore[union-attr]
+    finally:
+        env.close()
+
+
+def scaling_report(
+    env_ids: list[str], workers: list[int], timesteps: int, seed: int
+) -> tuple[str, list[dict[str, Any]]]:
+    """GRPO and PPO with ``SubprocVecEnv`` against ``DummyVecEnv`` at each number of sub-envs, in one run.
+
+    :param env_ids: env ids
+    :param workers: numbers of sub-envs (``SubprocVecEnv`` workers)
+    :param timesteps: budget of each run
+    :param seed: seed
+    :return: markdown and the measurements
+    """
+    load_before = os.getloadavg()
+    rows: list[dict[str, Any]] = []
+    for env_id in env_ids:
+        for algo in ("grpo", "ppo"):
+            for n_envs in workers:
+                dummy, dummy_cpu = scaling_rate(algo, env_id, n_envs, False, timesteps, seed)
+                subproc, subproc_cpu = scaling_rate(algo, env_id, n_envs, True, timesteps, seed)
+                rows.append(
+                    dict(
+                        env_id=env_id,
+                        algo=algo,
+                        n_envs=n_envs,
+                        dummy=dummy,
+                        subproc=subproc,
+                        dummy_cpu_us=dummy_cpu,
+                        subproc_cpu_us=subproc_cpu,
+                    )
+                )
+                print(rows[-1], flush=True)
+    load_after = os.getloadavg()
+    grpo_kwargs, ppo_kwargs = SCALING_SETTINGS
+    lines = [
+        f"SubprocVecEnv against DummyVecEnv, {timesteps} transitions per run, {os.cpu_count()} cores, 1 torch "
+        f"thread; load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after. GRPO "
+        f"{ {k: v for k, v in grpo_kwargs.items() if k != 'policy_kwargs'} }, PPO "
+        f"{ {k: v for k, v in ppo_kwargs.items() if k != 'policy_kwargs'} }, actor [64, 64] for both.",
+        "",
+        "| env | algo | n_envs | DummyVecEnv transitions/s | SubprocVecEnv transitions/s | Subproc / Dummy | "
+        "main-process CPU us per transition: Dummy / Subproc |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['env_id']} | {r['algo'].upper()} | {r['n_envs']} | {r['dummy']:.0f} | {r['subproc']:.0f} | "
+            f"**{r['subproc'] / r['dummy']:.2f}x** | {r['dummy_cpu_us']:.0f} / {r['subproc_cpu_us']:.0f} |"
+        )
+    return "\n".join(lines), rows
+
+
+#: ``--profile``'s categories: the functions whose cumulative time each one sums (none calls another).
+PROFILE_CATEGORIES: dict[str, tuple[Callable[..., Any], ...]] = {
+    "env steps": (branching.BranchPool._step, DummyVecEnv.step_wait),
+    "policy forward + sampling": (GRPO._sample, GRPO._sample_continuation),
+    "cloning + clone check": (
+        VecEnvCloner.get_states,
+        branching.set_state,
+        branching.BranchPool.check_first_steps,
+    ),
+    "group buffer": (
+        GroupRolloutBuffer.add_observations,
+        GroupRolloutBuffer.add_scores,
+        GroupRolloutBuffer.add_samples,
+        GroupRolloutBuffer.compute_advantages,
+        grpo_module._repeat_observations,
+    ),
+    "update (train)": (GRPO.train,),
+}
+
+
+def profile_grpo(env_id: str, timesteps: int, seed: int, device: str, settings: str) -> dict[str, Any]:
+    """A cProfile run of GRPO and the breakdown of its wall time by :data:`PROFILE_CATEGORIES`.
+
+    :param env_id: env id
+    :param timesteps: budget (env transitions)
+    :param seed: seed
+    :param device: torch device
+    :param settings: a key of :data:`SETTINGS`
+    :return: seconds by category (``other``: the rest), total seconds, transitions per second, and the
+        functions with the most time of their own
+    """
+    model = make_model("grpo", env_id, seed, device, settings)
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    model.learn(timesteps)
+    profiler.disable()
+    seconds = time.perf_counter() - start
+    stats = pstats.Stats(profiler)
+    cumulative = {key: value[3] for key, value in stats.stats.items()}  # type: ignore[attr-defined]
+
+    def key(function: Callable[..., Any]) -> tuple[str, int, str]:
+        code = function.__code__
+        return code.co_filename, code.co_firstlineno, code.co_name
+
+    breakdown = {
+        name: sum(cumulative.get(key(function), 0.0) for function in functions)
+        for name, functions in PROFILE_CATEGORIES.items()
+    }
+    breakdown["other"] = seconds - sum(breakdown.values())
+    own = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:8]  # type: ignore[attr-defined]
+    return {
+        "env_id": env_id,
+        "seconds": seconds,
+        "rate": model.num_timesteps / seconds,
+        "breakdown": breakdown,
+        "top_own_time": [(f"{Path(k[0]).name}:{k[2]}", v[2]) for k, v in own],
+    }
 
 
 def train_rate(model: BaseAlgorithm, timesteps: int) -> tuple[float, float, float]:
@@ -173,28 +353,34 @@ def train_rate(model: BaseAlgorithm, timesteps: int) -> tuple[float, float, floa
     """
     timers = Timers()
     model.train = timers.wrap("train", model.train)  # type: ignore[attr-defined]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(timesteps)
     seconds = time.perf_counter() - start
+    # this process's CPU seconds: steadier than wall time on cores shared with other jobs
+    model.cpu_seconds = time.process_time() - cpu_start  # type: ignore[attr-defined]
     return model.num_timesteps / seconds, seconds, timers.seconds.get("train", 0.0) / seconds
 
 
-def measure_env(env_id: str, timesteps: int, seed: int, device: str) -> dict[str, Any]:
+def measure_env(
+    env_id: str, timesteps: int, seed: int, device: str, settings: str = "documented"
+) -> dict[str, Any]:
     """All measurements of one env.
 
     :param env_id: env id
     :param timesteps: budget of each ``learn`` (env transitions)
     :param seed: seed
     :param device: torch device
+    :param settings: a key of :data:`SETTINGS`
     :return: a flat dict of the numbers
     """
     raw_rate, step_seconds = raw_env_rate(env_id, max(timesteps, 2000), seed)
-    ppo = make_model("ppo", env_id, seed, device)
+    ppo = make_model("ppo", env_id, seed, device, settings)
     ppo_rate, ppo_seconds, ppo_train_share = train_rate(ppo, timesteps)
-    grpo = make_model("grpo", env_id, seed, device)
+    grpo = make_model("grpo", env_id, seed, device, settings)
     grpo_rate, grpo_seconds, grpo_train_share = train_rate(grpo, timesteps)
+    cpu_ratio = (grpo.num_timesteps / grpo.cpu_seconds) / (ppo.num_timesteps / ppo.cpu_seconds)  # type: ignore[attr-defined]
     # A second, identical run with the timers in place (they add a little time of their own).
-    grpo = make_model("grpo", env_id, seed, device)
+    grpo = make_model("grpo", env_id, seed, device, settings)
     timers = Timers()
     with instrumented(timers, OVERHEAD_TARGETS + ENV_STEP_TARGETS):
         model_run = train_rate(grpo, timesteps)
@@ -216,6 +402,7 @@ def measure_env(env_id: str, timesteps: int, seed: int, device: str) -> dict[str
         "grpo_transitions": int(grpo.num_timesteps),
         "grpo_decisions": int(grpo._n_decisions),
         "ratio": grpo_rate / ppo_rate,
+        "cpu_ratio": cpu_ratio,
         "overhead_seconds": overhead,
         "overhead_total": sum(overhead.values()),
         "raw_steps_seconds": raw_steps_seconds,
@@ -225,27 +412,33 @@ def measure_env(env_id: str, timesteps: int, seed: int, device: str) -> dict[str
     }
 
 
-def report(rows: list[dict[str, Any]], timesteps: int, device: str) -> str:
+def report(rows: list[dict[str, Any]], timesteps: int, device: str, settings: str = "documented") -> str:
     """The markdown tables of the measurements.
 
     :param rows: one dict per env from :func:`measure_env`
     :param timesteps: budget of each run
     :param device: torch device
+    :param settings: a key of :data:`SETTINGS`
     :return: markdown
     """
+    described = (
+        "128 samples per update, batch 64, 4 epochs"
+        if settings == "documented"
+        else "GRPO's and PPO's default hyperparameters"
+    )
     lines = [
         f"Throughput, {timesteps} transitions per run, device {device}, 1 torch thread, n_envs=1, "
-        "net_arch [64, 64], 128 samples per update, batch 64, 4 epochs.",
+        f"net_arch [64, 64], {described}.",
         "",
         "| env | raw env steps/s (random actions) | GRPO transitions/s | PPO transitions/s | GRPO / PPO | "
-        "GRPO decisions/s | time in train(): GRPO / PPO |",
-        "|---|---|---|---|---|---|---|",
+        "GRPO / PPO per CPU second | GRPO decisions/s | time in train(): GRPO / PPO |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         decisions_rate = r["grpo_decisions"] / r["grpo_seconds"]
         lines.append(
             f"| {r['env_id']} | {r['raw_rate']:.0f} | {r['grpo_rate']:.0f} | {r['ppo_rate']:.0f} | "
-            f"**{r['ratio']:.2f}x** | {decisions_rate:.0f} | {r['grpo_train_share']:.0%} / "
+            f"**{r['ratio']:.2f}x** | {r['cpu_ratio']:.2f}x | {decisions_rate:.0f} | {r['grpo_train_share']:.0%} / "
             f"{r['ppo_train_share']:.0%} |"
         )
     lines += [
@@ -276,6 +469,28 @@ def report(rows: list[dict[str, Any]], timesteps: int, device: str) -> str:
     return "\n".join(lines)
 
 
+def profile_report(profiles: list[dict[str, Any]]) -> str:
+    """The markdown table of :func:`profile_grpo` runs.
+
+    :param profiles: one dict per env
+    :return: markdown
+    """
+    names = [*PROFILE_CATEGORIES, "other"]
+    lines = [
+        "GRPO under cProfile: share of the wall time (cumulative time of the category's functions).",
+        "",
+        "| env | transitions/s (profiled) | " + " | ".join(names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for p in profiles:
+        shares = " | ".join(f"{p['breakdown'][name] / p['seconds']:.1%}" for name in names)
+        lines.append(f"| {p['env_id']} | {p['rate']:.0f} | {shares} |")
+    for p in profiles:
+        top = ", ".join(f"{name} {seconds / p['seconds']:.0%}" for name, seconds in p["top_own_time"])
+        lines.append(f"\n{p['env_id']}, most time of their own: {top}.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Command line entry point.
 
@@ -289,14 +504,34 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--envs", nargs="+", default=list(ENV_IDS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (cuda is skipped when absent)")
+    parser.add_argument("--settings", choices=list(SETTINGS), default="documented")
+    parser.add_argument("--profile", action="store_true", help="add a cProfile breakdown of GRPO")
+    parser.add_argument("--workers", type=int, nargs="+", help="SubprocVecEnv vs DummyVecEnv at these n_envs")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.workers:
+        text, rows = scaling_report(args.envs, args.workers, args.timesteps, args.seed)
+        print(text)
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text + "\n")
+        return rows
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"--device {args.device}: CUDA is not available on this machine, skipped.")
         return []
-    rows = [measure_env(env_id, args.timesteps, args.seed, args.device) for env_id in args.envs]
-    text = report(rows, args.timesteps, args.device)
+    rows = [
+        measure_env(env_id, args.timesteps, args.seed, args.device, args.settings) for env_id in args.envs
+    ]
+    text = report(rows, args.timesteps, args.device, args.settings)
+    if args.profile:
+        profiles = [
+            profile_grpo(env_id, args.timesteps, args.seed, args.device, args.settings)
+            for env_id in args.envs
+        ]
+        for row, profile in zip(rows, profiles, strict=True):
+            row["profile"] = profile
+        text += "\n\n" + profile_report(profiles)
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -553,10 +553,12 @@ class KLUCB(BanditAgent):
     kl-UCB (Garivier & Cappe 2011, "The KL-UCB Algorithm for Bounded Stochastic Bandits and Beyond";
     Cappe, Garivier, Maillard, Munos & Stoltz 2013).
 
-    Pulls unpulled arms first, then the arm of largest ``u_a = max{q : N_a kl(mu_a, q) <= log(tau_a)}``
+    Pulls unpulled arms first, then the arm of largest ``u_a = max{q : N_a kl(mu_a, q) <= c log(tau_a)}``
     (:func:`kl_ucb_index`) with ``tau_a`` the pulls since the arm's statistics were last restarted (here
     never: ``tau_a = t``). ``likelihood="bernoulli"`` uses the Bernoulli kl (rewards in ``[0, 1]``),
-    ``"gaussian"`` the Gaussian kl of known noise std ``noise_std``.
+    ``"gaussian"`` the Gaussian kl of known noise std ``noise_std``. ``c = 1`` is the practical kl-UCB
+    (Garivier & Cappe 2011 drop their ``3 log log t`` term in experiments); SMPyBandits' ``klUCB_forGLR``,
+    with which Besson et al. (2022) ran GLR-klUCB, uses ``c = 3``.
 
     This class also holds what the restarting agents share: per-arm counts, sums and restart times,
     :meth:`restart_arm` and :meth:`restart_all`, and two hooks, :meth:`_forced_arm` (forced
@@ -565,20 +567,25 @@ class KLUCB(BanditAgent):
     :param n_arms: number of arms.
     :param likelihood: ``"bernoulli"`` or ``"gaussian"``: the kl of the index.
     :param noise_std: ``sigma`` of the Gaussian kl.
+    :param c: scale of the exploration level ``c log(tau_a)`` (> 0).
     """
 
     uses_noise_model = True
 
-    def __init__(self, n_arms: int, likelihood: str = "bernoulli", noise_std: float = 0.2) -> None:
+    def __init__(
+        self, n_arms: int, likelihood: str = "bernoulli", noise_std: float = 0.2, c: float = 1.0
+    ) -> None:
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if not noise_std > 0:
             raise ValueError(f"noise_std must be > 0, got {noise_std!r}")
-        self.likelihood, self.noise_std = likelihood, float(noise_std)
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not 0.0 < c < math.inf:
+            raise ValueError(f"c must be a finite number > 0 (1: kl-UCB's log(t) level), got {c!r}")
+        self.likelihood, self.noise_std, self.c = likelihood, float(noise_std), float(c)
         super().__init__(n_arms)
 
     def _hyperparameters(self) -> dict[str, Any]:
-        return {"likelihood": self.likelihood, "noise_std": self.noise_std}
+        return {"likelihood": self.likelihood, "noise_std": self.noise_std, "c": self.c}
 
     def kl(self, p: FloatArray | float, q: FloatArray | float) -> FloatArray:
         """
@@ -617,8 +624,8 @@ class KLUCB(BanditAgent):
         self.restarted_at[:] = self.t
 
     def _levels(self) -> FloatArray:
-        """``log(tau_a)``, ``tau_a`` = pulls since arm ``a``'s last restart (at least 1)."""
-        return np.log(np.maximum(self.t - self.restarted_at, 1))
+        """``c log(tau_a)``, ``tau_a`` = pulls since arm ``a``'s last restart (at least 1)."""
+        return self.c * np.log(np.maximum(self.t - self.restarted_at, 1))
 
     def _forced_arm(self, rng: np.random.Generator) -> int | None:
         """The arm forced exploration pulls now, or None (kl-UCB: never)."""
@@ -653,12 +660,14 @@ class OracleRestartKLUCB(KLUCB):
     kl-UCB restarted at the true change points: the reference floor of the restarting agents, not an
     agent (it reads the true means, ``info["arm_means"]``, see :meth:`observe`).
 
-    When the means in force change, ``restart="changed"`` forgets only the arms whose mean changed
-    (the oracle of Besson et al. 2022's benchmark), ``restart="all"`` every arm. The pull that
+    When the means in force change, ``restart="changed"`` forgets only the arms whose mean changed,
+    ``restart="all"`` every arm, and ``restart="pulled"`` only the arm pulled when the change happened,
+    whether its mean changed or not (what SMPyBandits' ``OracleSequentiallyRestartPolicy`` does, with
+    which the published oracle of Besson et al. 2022 was run; docs/dynamic_bandit.md). The pull that
     revealed the change is kept: it belongs to the new segment.
 
     :param n_arms: number of arms.
-    :param restart: ``"changed"`` or ``"all"``.
+    :param restart: ``"changed"``, ``"all"`` or ``"pulled"``.
     :param likelihood: ``"bernoulli"`` or ``"gaussian"``: the kl of the index.
     :param noise_std: ``sigma`` of the Gaussian kl.
     """
@@ -687,26 +696,29 @@ class OracleRestartKLUCB(KLUCB):
 
     def observe(self, info: dict[str, Any]) -> None:
         """
-        Restart the arms whose true mean differs from the last pull's (``info["arm_means"]``).
+        Restart arms (see ``restart``) when the true means (``info["arm_means"]``) differ from the last
+        pull's.
 
         :param info: the env's step info.
         """
         means = np.asarray(info["arm_means"], dtype=np.float64)
         if self._means is not None and not np.array_equal(means, self._means):
-            changed = (
-                np.flatnonzero(means != self._means) if self.restart == "changed" else np.arange(self.n_arms)
-            )
             arm, reward = self._last_pull
-            for k in changed:
+            restarted = {
+                "changed": np.flatnonzero(means != self._means),
+                "all": np.arange(self.n_arms),
+                "pulled": np.array([arm]),
+            }[self.restart]
+            for k in restarted:
                 self.restart_arm(int(k))
-            if arm in changed:  # the pull that revealed the change is the new segment's first
+            if arm in restarted:  # the pull that revealed the change is the new segment's first
                 self.counts[arm], self.sums[arm] = 1.0, reward
-            self.restarted_at[changed] = self.t - 1
-            self.restarts.append((self.t - 1, -1 if len(changed) == self.n_arms else int(changed[0])))
+            self.restarted_at[restarted] = self.t - 1
+            self.restarts.append((self.t - 1, -1 if len(restarted) == self.n_arms else int(restarted[0])))
         self._means = means
 
 
-ORACLE_RESTARTS = ("changed", "all")
+ORACLE_RESTARTS = ("changed", "all", "pulled")
 
 
 class SlidingWindowKLUCB(KLUCB):
@@ -795,7 +807,8 @@ class GLRKLUCB(KLUCB):
     **Exploration.** With ``l = floor(K / alpha)``, a pull whose step ``t - tau`` (``tau``: the last
     global restart) is ``k mod l`` with ``k < K`` pulls arm ``k``: a fraction ``alpha`` of the pulls
     cycles over the arms, so that a change on an arm kl-UCB has abandoned is seen. Otherwise kl-UCB
-    with ``log(t - tau_a)``, ``tau_a`` the arm's last restart.
+    with ``c log(t - tau_a)``, ``tau_a`` the arm's last restart (``c = 3`` in the published runs, see
+    :class:`KLUCB`).
 
     The paper's tuning (Corollaries 6 and 10) for ``Upsilon`` changes in ``T`` pulls is
     ``delta = 1 / sqrt(Upsilon T)`` and ``alpha = alpha0 sqrt(K Upsilon log(T) / T)`` (local) or
@@ -810,6 +823,7 @@ class GLRKLUCB(KLUCB):
     :param localization: keep the rewards after the detected split.
     :param likelihood: ``"bernoulli"`` or ``"gaussian"``: the kl of the index and of the test.
     :param noise_std: ``sigma`` of the Gaussian kl.
+    :param c: scale of the index's exploration level ``c log(t - tau_a)`` (> 0).
     """
 
     def __init__(
@@ -823,6 +837,7 @@ class GLRKLUCB(KLUCB):
         localization: bool = True,
         likelihood: str = "bernoulli",
         noise_std: float = 0.2,
+        c: float = 1.0,
     ) -> None:
         if restart not in RESTART_KINDS:
             raise ValueError(f"restart must be one of {RESTART_KINDS}, got {restart!r}")
@@ -838,7 +853,7 @@ class GLRKLUCB(KLUCB):
             int(split_every),
             localization,
         )
-        super().__init__(n_arms, likelihood, noise_std)
+        super().__init__(n_arms, likelihood, noise_std, c)
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {

@@ -98,6 +98,27 @@ def test_oracle_restarts_exactly_at_the_change_points() -> None:
         assert agent.restarts[0][1] == (1 if restart == "changed" else -1)
 
 
+def test_oracle_pulled_restarts_only_the_arm_pulled_at_the_change() -> None:
+    env = DynamicBandit(**BESSON_2022_PROBLEM)
+    agent = OracleRestartKLUCB(3, restart="pulled")
+    out = run_agent(agent, env, 5000, seed=0)
+    assert [t for t, _ in agent.restarts] == [1000, 2000, 3000, 4000]
+    # the arm of the change's first pull (t = 1000 is pull index 1000), whatever its mean did
+    assert [arm for _, arm in agent.restarts] == [int(out["arms"][t]) for t in (1000, 2000, 3000, 4000)]
+
+
+def test_kl_ucb_exploration_scale() -> None:
+    # c scales the level: c log(tau_a); the index of an arm grows with c, the others' stats unchanged
+    agents = [GLRKLUCB(2, alpha=0.0, c=c) for c in (1.0, 3.0)]
+    for agent in agents:
+        for arm, reward in [(0, 1.0), (1, 0.0), (0, 0.0), (1, 1.0), (0, 1.0), (1, 0.0)]:
+            agent.update(arm, reward)
+    low, high = (kl_ucb_index(a.sums / a.counts, a.counts, a._levels(), "bernoulli", 0.2) for a in agents)
+    np.testing.assert_allclose(agents[1]._levels(), 3.0 * agents[0]._levels())
+    assert np.all(high > low)
+    assert "c=3.0" in repr(agents[1])
+
+
 def test_oracle_keeps_the_pull_that_revealed_the_change() -> None:
     agent = OracleRestartKLUCB(2)
     agent.observe({"arm_means": np.array([0.1, 0.9])})
@@ -160,6 +181,8 @@ def test_forced_exploration_rate() -> None:
         (lambda: CUSUMKLUCB(3, h=0.0), "h"),
         (lambda: MKLUCB(3, window=151), "window"),
         (lambda: OracleRestartKLUCB(3, restart="never"), "restart"),
+        (lambda: KLUCB(3, c=0.0), "c must"),
+        (lambda: GLRKLUCB(3, c=float("inf")), "c must"),
         (lambda: tuned_baselines(5000, 0, 3), "n_changes"),
     ],
 )

@@ -110,7 +110,9 @@ def test_members_with_equal_first_actions_tie_only_with_common_noise(env_id: str
     first = np.repeat(env.action_space.sample()[None], n_envs * model.group_size, axis=0)
     spreads = []
     for _ in range(5):
-        scores, _ = model._branch_pool.score_actions(states, first, model._sample, horizon=horizon, gamma=1.0)
+        scores, _ = model._branch_pool.score_actions(
+            states, first, model._sample_continuation, horizon=horizon, gamma=1.0
+        )
         spreads.append(np.ptp(scores, axis=1))
     if branch_noise == "common":
         assert np.all(np.asarray(spreads) == 0)

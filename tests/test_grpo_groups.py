@@ -52,7 +52,7 @@ class LineEnv(gym.Env):
 def test_branch_scores_match_hand_computation() -> None:
     venv = DummyVecEnv([LineEnv])
     pool = BranchPool([[LineEnv(), LineEnv(), LineEnv()]], VecTransforms(venv))
-    always_right = lambda obs, groups=None: (np.ones(len(obs), dtype=np.int64),) * 2 + (np.zeros(len(obs)),)  # noqa: E731
+    always_right = lambda obs, groups: np.ones(len(obs), dtype=np.int64)  # noqa: E731
     gamma = 0.5
     # From position 2: member 0 stays (r0=2), member 1 and 2 move (r0=3); then two steps right.
     source = LineEnv()
@@ -394,7 +394,7 @@ def test_episode_mode_without_spec_or_cloning_is_refused() -> None:
 def test_branch_pool_runs_only_active_groups() -> None:
     venv = DummyVecEnv([LineEnv, LineEnv])
     pool = BranchPool([[LineEnv(), LineEnv()], [LineEnv(), LineEnv()]], VecTransforms(venv))
-    always_right = lambda obs, groups=None: (np.ones(len(obs), dtype=np.int64),) * 2 + (np.zeros(len(obs)),)  # noqa: E731
+    always_right = lambda obs, groups: np.ones(len(obs), dtype=np.int64)  # noqa: E731
     states = [get_state(LineEnv()), get_state(LineEnv())]
     scores, n_transitions = pool.score_actions(
         states, np.array([0, 1, 1, 1]), always_right, horizon=1, gamma=1.0, active=np.array([True, False])

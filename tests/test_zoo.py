@@ -211,6 +211,25 @@ def test_bad_value_message_names_the_key(tmp_path: Path, capsys: pytest.CaptureF
     assert "hyperparameter 'group_size'" in err and "group_size must be an integer >= 2" in err
 
 
+def run_workers(command: list[str], cwd: Path, timeout: float, seeds: tuple[int, ...] = (1, 2)) -> list[int]:
+    """Run ``command SEED -f logs_SEED`` for each seed at once (tuning workers); they must succeed.
+
+    :return: the workers' process ids
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    workers = [
+        subprocess.Popen(
+            [*command, str(seed), "-f", f"logs_{seed}"], cwd=cwd, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )
+        for seed in seeds
+    ]  # fmt: skip
+    outputs = [worker.communicate(timeout=timeout)[0] for worker in workers]
+    for worker, output in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, output[-3000:]
+    return [worker.pid for worker in workers]
+
+
 def test_two_workers_share_one_study(tmp_path: Path) -> None:
     """Distributed tuning: two processes, one optuna journal storage, one trial each."""
     storage = tmp_path / "grpo_cartpole.log"
@@ -220,17 +239,7 @@ def test_two_workers_share_one_study(tmp_path: Path) -> None:
         "--eval-episodes", "2", "--storage", str(storage), "--study-name", "grpo-cartpole",
         "--sampler", "random", "--pruner", "none", "--no-optim-plots", "--seed",
     ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    workers = [
-        subprocess.Popen(
-            [*command, str(seed), "-f", f"logs_{seed}"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-        )
-        for seed in (1, 2)
-    ]  # fmt: skip
-    outputs = [worker.communicate(timeout=180)[0] for worker in workers]
-    for worker, output in zip(workers, outputs, strict=True):
-        assert worker.returncode == 0, output[-3000:]
+    run_workers(command, tmp_path, timeout=180)
 
     study = optuna.load_study(
         study_name="grpo-cartpole",

@@ -41,12 +41,15 @@ from stable_baselines3.common.vec_env.stacked_observations import StackedObserva
 from sb3_grpo.cloning import CloningError, set_state
 from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.compare import first_difference
+from sb3_grpo.cloning.remote import WorkerBranches, step_copies
 from sb3_grpo.grpo.buffers import GroupEpisodes
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
-# sample(obs batch, group of each row or None) -> (actions for env.step, actions as sampled, log-probs);
-# rows of one group may share their random numbers (see common_noise.py).
-Sampler = Callable[[NumpyObs, np.ndarray | None], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# sample(obs batch) -> (actions for env.step, actions as sampled, log-probs)
+Sampler = Callable[[NumpyObs], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# continue(obs batch, group of each row) -> actions for env.step; rows of one group may share their random
+# numbers (see common_noise.py)
+ContinuationSampler = Callable[[NumpyObs, np.ndarray], np.ndarray]
 
 # VecEnv wrappers that change neither observations nor rewards.
 _TRANSPARENT_WRAPPERS = (VecMonitor, VecCheckNan, VecVideoRecorder)
@@ -284,9 +287,14 @@ class BranchPool:
     """
     ``G`` private copies of each sub-env, stepped as one batch.
 
-    :param branch_envs: ``branch_envs[i]`` holds the ``G`` copies of sub-env ``i``
+    The copies live in this process (``branch_envs``) or, for a ``SubprocVecEnv``, in the workers beside
+    their sub-envs (``workers``): each branch step is then one batched policy forward here and one round
+    trip per worker, the workers stepping their copies in parallel. Both give the same groups.
+
+    :param branch_envs: ``branch_envs[i]`` holds the ``G`` copies of sub-env ``i`` (empty with ``workers``)
     :param transforms: The VecEnv wrappers' transforms
     :param max_episode_steps: Safety cap on the length of a branch episode (episode mode)
+    :param workers: The copies held in a ``SubprocVecEnv``'s workers, instead of ``branch_envs``
     """
 
     def __init__(
@@ -294,27 +302,56 @@ class BranchPool:
         branch_envs: Sequence[Sequence[gym.Env]],
         transforms: VecTransforms,
         max_episode_steps: int = 100_000,
+        workers: WorkerBranches | None = None,
     ) -> None:
-        self.n_envs = len(branch_envs)
-        self.group_size = len(branch_envs[0])
-        self.envs = [env for group in branch_envs for env in group]  # flat: copy k = (k // G, k % G)
+        self.workers = workers
+        if workers is not None:
+            self.n_envs, self.group_size = len(workers.names), workers.group_size
+            self.envs: list[gym.Env] = []
+            self.names = workers.names
+        else:
+            self.n_envs = len(branch_envs)
+            self.group_size = len(branch_envs[0])
+            self.envs = [env for group in branch_envs for env in group]  # flat: copy k = (k // G, k % G)
+            self.names = [env_name(group[0]) for group in branch_envs]
         self.transforms = transforms
         self.max_episode_steps = max_episode_steps
         #: member 0's first step in the last :meth:`score_actions`, for the runtime clone check:
         #: ``(sub-env indices, raw observations, raw rewards, done flags)``; None once taken
         self.first_steps: tuple[np.ndarray, list[Any], np.ndarray, np.ndarray] | None = None
 
+    @property
+    def in_workers(self) -> bool:
+        """Whether the copies live in the workers of a ``SubprocVecEnv`` (they restore from their sub-env)."""
+        return self.workers is not None
+
+    def close(self) -> None:
+        """Close the copies."""
+        if self.workers is not None:
+            self.workers.close()
+        for env in self.envs:
+            env.close()
+
+    def _restore(self, copies: np.ndarray, states: Sequence[Any] | None) -> None:
+        """Restore each copy ``k`` in ``copies`` to ``states[k // G]`` (workers: to its sub-env's state)."""
+        if self.workers is not None:
+            self.workers.restore(copies)
+            return
+        assert states is not None, "copies held in this process are restored from saved states"
+        for k in copies:
+            set_state(self.envs[k], states[k // self.group_size])
+
     def _step(self, indices: np.ndarray, actions: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
-        """Step copies ``indices`` with ``actions``; return raw observations, rewards and done flags."""
-        observations = []
-        rewards = np.empty(len(indices), dtype=np.float64)
-        done = np.empty(len(indices), dtype=bool)
-        for n, k in enumerate(indices):
-            obs, reward, terminated, truncated, _ = self.envs[k].step(actions[n])
-            observations.append(obs)
-            rewards[n] = reward
-            done[n] = terminated or truncated
-        return observations, rewards, done
+        """Step copies ``indices`` (ascending) with ``actions``; return raw observations, rewards and done flags."""
+        if self.workers is not None:
+            return self.workers.step(indices, actions)
+        return step_copies([self.envs[k] for k in indices], actions)
+
+    def _reset(self, seeds: Sequence[int] | np.ndarray) -> list[Any]:
+        """Reset the copies of each sub-env ``i`` with ``seeds[i]``; their observations in copy order."""
+        if self.workers is not None:
+            return self.workers.reset(seeds)
+        return [env.reset(seed=int(seeds[k // self.group_size]))[0] for k, env in enumerate(self.envs)]
 
     def check_first_steps(
         self, obs: Any, rewards: np.ndarray, dones: np.ndarray, infos: Sequence[dict[str, Any]], step: int
@@ -358,7 +395,7 @@ class BranchPool:
                     difference = first_difference(real_obs, _cast_like(clone_obs, real_obs), "obs")
             if difference is not None:
                 raise CloningError(
-                    f"GRPO's clone of sub-env {i} ({env_name(self.envs[i * self.group_size])}) did not "
+                    f"GRPO's clone of sub-env {i} ({self.names[i]}) did not "
                     f"reproduce the real env at step {step} of the agent's trajectory: member 0 of the group "
                     "took the agent's action from the agent's saved state, and its first step differed "
                     f"({difference}). GRPO would learn from groups that did not start where the agent was. "
@@ -372,9 +409,9 @@ class BranchPool:
 
     def score_actions(
         self,
-        states: Sequence[Any],
+        states: Sequence[Any] | None,
         first_actions: np.ndarray,
-        sample: Sampler,
+        sample: ContinuationSampler,
         horizon: int,
         gamma: float,
         step: int = 0,
@@ -387,7 +424,8 @@ class BranchPool:
         and then follows the policy for up to ``horizon`` more steps (stopping at termination or
         truncation). Its score is the discounted sum ``R_ij = sum_{h=0..H} gamma^h r_h``.
 
-        :param states: The saved state of each sub-env
+        :param states: The saved state of each sub-env (None when the copies are in the workers: they
+            restore from their sub-env's current state)
         :param first_actions: ``(n_envs * G, ...)`` actions to try, ready for ``env.step``
         :param sample: Policy sampler for the continuation steps, given the sub-env index of each row
             (members of one group may share random numbers)
@@ -398,12 +436,11 @@ class BranchPool:
             score 0 for every member
         :return: ``(n_envs, G)`` scores and the number of env transitions made
         """
-        n_copies = len(self.envs)
+        n_copies = self.n_envs * self.group_size
         alive = np.arange(n_copies)
         if active is not None:
             alive = alive[np.repeat(active, self.group_size)]
-        for k in alive:
-            set_state(self.envs[k], states[k // self.group_size])
+        self._restore(alive, states)
         self.transforms.start_groups(self.group_size)
         scores = np.zeros(n_copies)
         if len(alive) == 0:
@@ -429,7 +466,7 @@ class BranchPool:
             if len(alive) == 0:
                 break
             observations_batch = self.transforms.observations(stack_observations(observations), alive)
-            actions, _, _ = sample(observations_batch, alive // self.group_size)
+            actions = sample(observations_batch, alive // self.group_size)
             observations, rewards, done = self._step(alive, actions)
             rewards = self.transforms.rewards(rewards)
             check_finite_rewards(
@@ -448,7 +485,7 @@ class BranchPool:
                 difference = first_difference(observations[k - k % group_size], obs, "obs")
                 if difference is not None:
                     raise CloningError(
-                        f"The {group_size} copies of sub-env {k // group_size} ({env_name(self.envs[k])}) were "
+                        f"The {group_size} copies of sub-env {k // group_size} ({self.names[k // group_size]}) were "
                         f"reset with the same seed ({int(seeds[k // group_size])}) and member {k % group_size} "
                         f"started elsewhere than member 0 ({difference}): the env's reset ignores its seed or "
                         "draws from a global generator, so GRPO's group episodes would not start from one "
@@ -464,8 +501,8 @@ class BranchPool:
         :param sample: Policy sampler
         :return: The episodes, step by step over the copies alive at each step
         """
-        n_copies = len(self.envs)
-        observations = [self.envs[k].reset(seed=int(seeds[k // self.group_size]))[0] for k in range(n_copies)]
+        n_copies = self.n_envs * self.group_size
+        observations = self._reset(seeds)
         self._check_same_start(observations, seeds)
         alive = np.arange(n_copies)
         self.transforms.start_episodes(n_copies)
@@ -473,7 +510,7 @@ class BranchPool:
         for _ in range(self.max_episode_steps):
             # These episodes are the agent's own: they update VecNormalize's statistics.
             obs = self.transforms.observations(stack_observations(observations), alive, update=True)
-            env_actions, actions, log_probs = sample(obs, None)
+            env_actions, actions, log_probs = sample(obs)
             next_observations, rewards, done = self._step(alive, env_actions)
             check_finite_rewards(rewards, alive // self.group_size, "a group episode")
             episodes.raw_returns[alive] += rewards

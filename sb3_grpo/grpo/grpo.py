@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
+import io
 import math
+import pathlib
 import warnings
+from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, TypeVar, get_type_hints
 
 import gymnasium as gym
@@ -19,13 +23,14 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
 
 from sb3_grpo.callbacks import warn_step_paced_callbacks
 from sb3_grpo.cloning import CloningError, VecEnvCloner
+from sb3_grpo.cloning.remote import WorkerBranches
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
-from sb3_grpo.core.validation import RULES, Rule, check_hyperparameters, is_integer
+from sb3_grpo.core.validation import RULES, Rule, check_hyperparameters, is_choice, is_integer
 from sb3_grpo.grpo.branching import (
     BranchPool,
     NumpyObs,
@@ -352,14 +357,49 @@ class GRPO(OnPolicyAlgorithm):
             params["reference_policy"] = params.get("policy", self.policy.state_dict())
         super().set_parameters(params, exact_match=exact_match, device=device)  # type: ignore[arg-type]
 
+    @classmethod
+    def load(  # type: ignore[override]
+        cls: type[SelfGRPO],
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfGRPO:
+        """
+        Load a saved model, as SB3's ``load``. Hyperparameters given in ``kwargs`` replace the saved ones
+        and are checked as the constructor checks them (a bad value raises the constructor's ValueError
+        or TypeError) before anything is loaded.
+
+        :param path: A saved zip file
+        :param env: The environment to run the loaded model on (None: set one later with ``set_env``)
+        :param device: Device on which the model is loaded
+        :param custom_objects: Objects that replace saved ones when unpickling, as in SB3
+        :param print_system_info: Whether to print the system info the model was saved with
+        :param force_reset: Whether to reset the environment before the next ``learn``
+        :param kwargs: Attributes to change on loading (e.g. ``kl_coef=0.04`` to fine-tune with a KL penalty)
+        :return: The loaded model
+        """
+        _check_load_kwargs(kwargs)
+        return super().load(  # type: ignore[return-value]
+            path,
+            env=env,
+            device=device,
+            custom_objects=custom_objects,
+            print_system_info=print_system_info,
+            force_reset=force_reset,
+            **kwargs,
+        )
+
     def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
         super().set_env(env, force_reset=force_reset)
         self._close_branches()
 
     def _close_branches(self) -> None:
         if self._branch_pool is not None:
-            for branch_env in self._branch_pool.envs:
-                branch_env.close()
+            self._branch_pool.close()
         self._branch_pool = None
         self._cloner = None
 
@@ -368,6 +408,9 @@ class GRPO(OnPolicyAlgorithm):
         transforms = VecTransforms(env)
         try:
             self._cloner = VecEnvCloner(env)
+            if isinstance(self._cloner.venv, SubprocVecEnv):
+                # the copies live in the workers, beside their sub-envs, and are stepped there in parallel
+                return BranchPool([], transforms, workers=WorkerBranches(self._cloner.venv, self.group_size))
             branch_envs = [self._cloner.make_branch_envs(i, self.group_size) for i in range(env.num_envs)]
         except CloningError as error:
             if self.group_mode == "state":
@@ -430,37 +473,63 @@ class GRPO(OnPolicyAlgorithm):
         warn_step_paced_callbacks(callback, per_call, how)
 
     # ---------------------------------------------------------------- sampling
-    def _sample(
-        self, obs: NumpyObs, groups: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sample(self, obs: NumpyObs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """
-        Sample actions from the current policy.
+        Sample actions from the current policy, with their log-probabilities.
 
         :param obs: A batch of observations (as the policy sees them)
-        :param groups: Branch continuation steps: the group (sub-env) of each row; with
-            ``branch_noise="common"`` rows of one group share their random numbers. None: independent
         :return: actions ready for ``env.step`` (clipped/unscaled for Box), actions as sampled (what
             the log-probability is of), and ``log pi(a|s)``
         """
-        with th.no_grad():
-            obs_tensor = obs_as_tensor(obs, self.device)  # type: ignore[arg-type]
-            if groups is None or self.branch_noise == "independent":
-                actions, log_probs = self.policy(obs_tensor)
+        with th.no_grad(), _unchecked_distributions():
+            actions, log_probs = self.policy(self._obs_tensor(obs))
+        actions_np = actions.cpu().numpy()
+        return self._env_actions(actions_np), actions_np, log_probs.cpu().numpy()
+
+    def _sample_continuation(self, obs: NumpyObs, groups: np.ndarray) -> np.ndarray:
+        """
+        Actions of the policy steps that continue the branches of groups (state mode), for ``env.step``.
+
+        No log-probabilities: the continuation steps are scored, not learned from.
+
+        :param obs: A batch of observations (as the policy sees them)
+        :param groups: The group (sub-env) of each row; with ``branch_noise="common"`` rows of one group
+            share their random numbers
+        :return: actions ready for ``env.step``
+        """
+        with th.no_grad(), _unchecked_distributions():
+            distribution = self.policy.get_distribution(self._obs_tensor(obs))
+            if self.branch_noise == "independent":
+                actions = distribution.get_actions()
             else:
-                distribution = self.policy.get_distribution(obs_tensor)
                 group_index = th.as_tensor(groups, device=self.device)
                 actions = sample_with_common_noise(distribution, group_index, self.env.num_envs)  # type: ignore[union-attr]
-                log_probs = distribution.log_prob(actions)
-                # the shape the policy's forward() returns
-                actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
-        actions_np = actions.cpu().numpy()
-        env_actions = actions_np
+            actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
+        return self._env_actions(actions.cpu().numpy())
+
+    def _obs_tensor(self, obs: NumpyObs) -> Any:
+        """``obs`` as the policy's input, after checking it is finite.
+
+        torch's argument checks of the action distribution are off while sampling (see
+        ``_unchecked_distributions``); weights are checked after each update, so finite observations
+        give finite distribution parameters.
+        """
+        for value in obs.values() if isinstance(obs, dict) else (obs,):
+            if not np.isfinite(value).all():
+                raise ValueError(
+                    "The policy got a NaN/inf observation from the env (or from VecNormalize): GRPO cannot "
+                    "sample actions for it. Fix the env's observations (wrap the VecEnv with "
+                    "stable_baselines3.common.vec_env.VecCheckNan to find the step)."
+                )
+        return obs_as_tensor(obs, self.device)  # type: ignore[arg-type]
+
+    def _env_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Sampled actions as ``env.step`` takes them (clipped, or unscaled when squashed, for Box)."""
         if isinstance(self.action_space, spaces.Box):
             if self.policy.squash_output:
-                env_actions = self.policy.unscale_action(actions_np)
-            else:
-                env_actions = np.clip(actions_np, self.action_space.low, self.action_space.high)
-        return env_actions, actions_np, log_probs.cpu().numpy()
+                return self.policy.unscale_action(actions)
+            return np.clip(actions, self.action_space.low, self.action_space.high)
+        return actions
 
     # ---------------------------------------------------------------- rollouts
     def collect_rollouts(  # type: ignore[override]
@@ -514,13 +583,14 @@ class GRPO(OnPolicyAlgorithm):
         assert self._branch_pool is not None and self._cloner is not None
         n_envs, group_size = env.num_envs, self.group_size
         obs = self._last_obs
-        states = self._cloner.get_states()
+        # copies in SubprocVecEnv workers restore from their sub-env: no state crosses the pipe
+        states = None if self._branch_pool.in_workers else self._cloner.get_states()
         group_obs = _repeat_observations(obs, group_size)  # type: ignore[arg-type]
         env_actions, actions, log_probs = self._sample(group_obs)
         scores, n_branch_transitions = self._branch_pool.score_actions(
             states,
             env_actions,
-            self._sample,
+            self._sample_continuation,
             self.branch_horizon,
             self.gamma,
             step=self._n_decisions // n_envs,
@@ -782,6 +852,18 @@ def _close_with(env: VecEnv, branch_envs: list[gym.Env]) -> None:
     base.close = close  # type: ignore[method-assign]
 
 
+@contextlib.contextmanager
+def _unchecked_distributions() -> Iterator[None]:
+    """torch's argument checks of distributions off: at the 2-16 rows of a branch step they cost about a
+    quarter of a CartPole run's wall time (measured in docs/benchmarks.md)."""
+    previous = th.distributions.Distribution._validate_args
+    th.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        th.distributions.Distribution.set_default_validate_args(previous)
+
+
 def _repeat_observations(obs: NumpyObs, repeats: int) -> NumpyObs:
     """Repeat each env's observation ``repeats`` times (env-major), dicts key by key."""
     if isinstance(obs, dict):
@@ -814,9 +896,23 @@ def _init_annotations() -> dict[str, Any]:
     return get_type_hints(GRPO.__init__)
 
 
+def _check_load_kwargs(kwargs: dict[str, Any]) -> None:
+    """Check the hyperparameters given to ``GRPO.load`` by the constructor's rules (each rule reads one value)."""
+    annotations = _init_annotations()
+    given = {
+        name: value
+        for name, value in kwargs.items()
+        if name in _RULES
+        or name == "torch_threads"
+        or annotations.get(name) is bool
+        or is_choice(annotations.get(name))
+    }
+    _check_hyperparameters(**given)
+
+
 def _check_hyperparameters(**values: Any) -> None:
     """Reject bad hyperparameters up front, each by its one rule, saying what to change."""
-    threads = values.pop("torch_threads")
+    threads = values.pop("torch_threads", None)
     check_hyperparameters(values, _init_annotations(), _RULES, schedules=True)
     if threads not in ("auto", None) and (not is_integer(threads) or threads < 1):
         raise ValueError(

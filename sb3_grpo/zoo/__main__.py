@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.resources
+import random
 import runpy
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -64,7 +66,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_plot(command, flags)
     if command == "train" and _flag_value(flags, "--algo") == "grpo" and not _has_config(flags):
         flags = [*flags, "-conf", str(default_config())]
+    storage = _flag_value(flags, "--storage")
+    if command == "train" and storage is not None and "://" in storage:
+        prepare_database(storage)
     return _run_script(command, flags)
+
+
+def prepare_database(url: str, attempts: int = 5) -> None:
+    """Create optuna's tables in the database ``url`` if they are missing, safely from several workers.
+
+    Workers started at once on an empty PostgreSQL database race to create the tables, and all but one
+    fail with a unique-key violation (measured with two zoo workers); creating them again after a
+    short random pause finds them made.
+
+    :param url: an optuna RDB storage URL (``postgresql+psycopg://...``, ``sqlite:///...``)
+    :param attempts: tries before the last error is raised
+    """
+    import optuna
+    import sqlalchemy.exc
+
+    for attempt in range(attempts):
+        try:
+            optuna.storages.RDBStorage(url)
+            return
+        except sqlalchemy.exc.SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0.2, 1.0))
 
 
 def default_config() -> Path:

@@ -11,6 +11,8 @@ being powers of two, it divides the rollout.
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 import optuna
@@ -60,6 +62,8 @@ def sample_grpo_params(
     # Shown in the zoo's report beside the raw values.
     for name in ("group_size", "n_steps", "batch_size", "gamma"):
         trial.set_user_attr(name, hyperparams[name])
+    # Which machine and process ran the trial: workers on several machines share one study.
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     return hyperparams
 
 
