@@ -13,34 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch as th
 import yaml
-from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # so that `sb3_grpo.envs` and `examples` import from any working directory
     sys.path.insert(0, str(ROOT))
 
-#: GRPO's zoo configuration (written beside the zoo integration; optional).
-GRPO_ZOO_CONFIG = ROOT / "zoo_configs" / "grpo.yml"
+from sb3_grpo.zoo_configs import GRPO_YML, constructor_kwargs, load_entries  # noqa: E402
 
-#: Keys of a zoo entry that are not constructor arguments.
-_ZOO_ONLY_KEYS = (
-    "n_timesteps",
-    "n_envs",
-    "policy",
-    "normalize",
-    "env_wrapper",
-    "vec_env_wrapper",
-    "frame_stack",
-    "callback",
-    "monitor_kwargs",
-    "env_kwargs",
-    "eval_env_kwargs",
-    "normalize_kwargs",
-)
-#: Keys whose ``lin_X`` strings the zoo turns into linear schedules.
-_SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf", "delta_std")
+#: GRPO's zoo configuration.
+GRPO_ZOO_CONFIG = GRPO_YML
 
 
 @dataclass
@@ -61,17 +43,6 @@ class Hyperparams:
     source: str = "defaults"
 
 
-def linear_schedule(initial_value: float) -> Any:
-    """A schedule from ``initial_value`` (progress 1) down to 0 (progress 0), as the zoo's ``lin_X``.
-
-    :param initial_value: value at the start of training
-    :return: a callable of the progress remaining
-    """
-    from rl_zoo3.utils import linear_schedule as zoo_linear_schedule
-
-    return zoo_linear_schedule(initial_value)
-
-
 def parse_zoo_entry(entry: dict[str, Any], source: str) -> Hyperparams:
     """Turn one yaml entry of an rl-zoo hyperparameter file into :class:`Hyperparams`.
 
@@ -88,15 +59,8 @@ def parse_zoo_entry(entry: dict[str, Any], source: str) -> Hyperparams:
         normalize = {}
     if normalize is not None and "gamma" in entry:
         normalize.setdefault("gamma", entry["gamma"])  # as the zoo does: the return scale of the algorithm
-    kwargs = {k: v for k, v in entry.items() if k not in _ZOO_ONLY_KEYS}
-    for key in _SCHEDULE_KEYS:
-        value = kwargs.get(key)
-        if isinstance(value, str) and value.startswith("lin_"):
-            kwargs[key] = linear_schedule(float(value[len("lin_") :]))
-    if isinstance(kwargs.get("policy_kwargs"), str):
-        kwargs["policy_kwargs"] = eval(kwargs["policy_kwargs"], {"nn": nn, "th": th, "dict": dict})
     return Hyperparams(
-        kwargs=kwargs,
+        kwargs=constructor_kwargs(entry),
         n_envs=int(entry.get("n_envs", 1)),
         policy=str(entry.get("policy", "MlpPolicy")),
         normalize=normalize,
@@ -141,8 +105,7 @@ def grpo_hyperparams(env_id: str, config: Path = GRPO_ZOO_CONFIG) -> Hyperparams
     :return: the hyperparameters
     """
     if config.exists():
-        with open(config) as file:
-            table = yaml.safe_load(file) or {}
+        table = load_entries(config)
         if env_id in table:
             return parse_zoo_entry(table[env_id], f"{config.name}")
     return Hyperparams(source="GRPO defaults")

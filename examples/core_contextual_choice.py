@@ -87,8 +87,8 @@ def train(
         group_size=8,
         learning_rate=0.01,
         clip_range=0.2,
-        num_epochs_per_update=2,
-        batch_size=16,  # groups (contexts) per minibatch
+        n_epochs=2,
+        groups_per_batch=16,  # groups (contexts) per minibatch
         kl_coef=0.0,  # the reference policy is only monitored
         seed=seed,  # seeds torch's global generator, which the policy samples with
     )

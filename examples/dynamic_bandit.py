@@ -26,6 +26,7 @@ import numpy as np
 import sb3_grpo.envs  # noqa: F401  (registers DynamicBandit-v0)
 import torch
 from sb3_grpo.envs.bandit_baselines import BASELINES, make_baseline, run_agent
+from sb3_grpo.zoo_configs import grpo_kwargs
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
@@ -44,34 +45,12 @@ HIGHLIGHTED: dict[str, dict[str, Any]] = {
     "oracle_kl_ucb": {"color": "black", "lw": 2.0},
 }
 
-#: GRPO settings for the drifting bandit (the ``DynamicBandit-v0`` entry of ``zoo_configs/grpo.yml``): a
-#: group of 20 pulls per decision scored by their immediate reward (H=0), an update after every decision
-#: (a stale policy is what non-stationarity punishes), no std scaling (it turns tiny reward gaps into +-1)
-#: and an entropy bonus (without it the policy collapses on one arm and never notices a change).
-#: The optimizer matters most. With ``net_arch=[]`` the logits are ``W * 1 + b`` (constant obs); after
-#: a change the new best arm has a small probability and so a tiny policy gradient (~p_k). Adam with
-#: ``betas=(0.0, 0.9)`` rescales every logit's step by its *recent* gradient size (~10 updates), so such
-#: an arm still moves by ~lr per update; ``eps=1e-8`` (PyTorch's default, SB3 sets 1e-5) keeps that for
-#: gradients below 1e-5. SB3's Adam (betas (0.9, 0.999), eps 1e-5) averages the gradient scale over
-#: ~1000 updates, several change points: 0.122 regret per decision at lr 0.03 (ent_coef 0.1); plain SGD:
-#: ~0.081 at best (lr 2). The group size is what beat GLR-klUCB, the state of the art for switching
-#: bandits, on every seed: G=20 (5000 decisions, seeds 0-4, docs/dynamic_bandit.md) against G=10's 0.062
-#: per decision, which tied it. Every decision costs 1 + G = 21 env pulls.
-GRPO_BANDIT_KWARGS: dict[str, Any] = dict(
-    group_size=20,
-    branch_horizon=0,
-    branch_interval=1,  # a group at every pull
-    skip_identical_groups=False,
-    n_steps=1,
-    batch_size=20,
-    n_epochs=1,
-    learning_rate=0.1,
-    ent_coef=0.05,
-    advantage_scaling="none",
-    clip_range=0.2,
-    max_grad_norm=10.0,
-    policy_kwargs=dict(net_arch=[], optimizer_kwargs=dict(betas=(0.0, 0.9), eps=1e-8)),
-)
+#: GRPO's settings for the drifting bandit: the ``DynamicBandit-v0`` entry of ``zoo_configs/grpo.yml``, the
+#: one copy that the zoo, this example and the benchmarks read (why each value: docs/benchmarks.md, "Bandit
+#: settings"). Every decision costs 1 + G env pulls.
+GRPO_BANDIT_KWARGS: dict[str, Any] = grpo_kwargs(ENV_ID)
+#: PPO on the bandit (the zoo has no entry): SB3's defaults with small rollouts, so that it updates often.
+PPO_BANDIT_KWARGS: dict[str, Any] = dict(n_steps=64, batch_size=64, learning_rate=3e-3, ent_coef=0.01)
 
 
 class TrajectoryRecorder(BaseCallback):
@@ -201,7 +180,7 @@ def run_grpo(decisions: int, seed: int, progress_bar: bool = True, **overrides: 
 def run_ppo(decisions: int, seed: int) -> Result:
     """PPO (SB3 defaults, small rollouts so that it updates often) on the same bandit."""
     env = make_vec_env(ENV_ID, n_envs=1, seed=seed)
-    model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, learning_rate=3e-3, ent_coef=0.01, seed=seed)
+    model = PPO("MlpPolicy", env, seed=seed, **PPO_BANDIT_KWARGS)
     recorder, seconds = train_sb3(model, decisions, decisions, progress_bar=False)
     return Result("PPO", np.array(recorder.regret[:decisions]), 1.0, seconds)
 

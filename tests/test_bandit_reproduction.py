@@ -77,7 +77,7 @@ def test_grpo_beats_glr_kl_ucb(env_id: str, glr: str) -> None:
     from sb3_grpo.envs.bandit_baselines import make_baseline, run_agent
     from stable_baselines3.common.env_util import make_vec_env
 
-    from benchmarks.run import grpo_bandit_kwargs
+    from benchmarks._runners import grpo_bandit_kwargs
     from examples.dynamic_bandit import train_sb3
     from sb3_grpo import GRPO
 

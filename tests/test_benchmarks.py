@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import run, throughput
+from benchmarks import _report, _runners, run, throughput
 from benchmarks._common import iqm, iqm_ci, parse_zoo_entry
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -94,12 +94,12 @@ def test_run_writes_report(tmp_path: Path) -> None:
 
 
 def test_grpo_episode_variant_is_skipped_when_grpo_already_runs_episodes() -> None:
-    params = run.algo_hyperparams("grpo_episode", "CartPole-v1")
+    params = _runners.algo_hyperparams("grpo_episode", "CartPole-v1")
     assert params is not None and params.kwargs["group_mode"] == "episode"
     assert "branch_horizon" not in params.kwargs
-    grpo = run.algo_hyperparams("grpo", "Acrobot-v1")
+    grpo = _runners.algo_hyperparams("grpo", "Acrobot-v1")
     if grpo is not None and grpo.kwargs.get("group_mode") == "episode":
-        assert run.algo_hyperparams("grpo_episode", "Acrobot-v1") is None
+        assert _runners.algo_hyperparams("grpo_episode", "Acrobot-v1") is None
 
 
 def test_throughput_smoke(tmp_path: Path) -> None:
@@ -124,8 +124,8 @@ def test_throughput_skips_cuda_when_absent(capsys: pytest.CaptureFixture[str]) -
     assert "CUDA is not available" in capsys.readouterr().out
 
 
-def _control_run(seed: int, solved_at: int | None, final: float) -> run.RunResult:
-    return run.RunResult(
+def _control_run(seed: int, solved_at: int | None, final: float) -> _runners.RunResult:
+    return _runners.RunResult(
         "CartPole-v1",
         "grpo",
         seed,
@@ -139,11 +139,18 @@ def _control_run(seed: int, solved_at: int | None, final: float) -> run.RunResul
 
 def test_merge_reports(tmp_path: Path) -> None:
     settings = {"command": "", "mode": "full", "machine": "test", "seeds": [], "seconds": 2.0}
-    run.write_report("a", [_control_run(0, 10, 500.0)], [], tmp_path, settings, [])
-    run.write_report(
-        "b", [_control_run(1, None, 300.0), _control_run(2, 10, 400.0)], [], tmp_path, settings, []
+    thresholds = run.THRESHOLDS
+    _report.write_report("a", [_control_run(0, 10, 500.0)], [], tmp_path, settings, [], thresholds)
+    _report.write_report(
+        "b",
+        [_control_run(1, None, 300.0), _control_run(2, 10, 400.0)],
+        [],
+        tmp_path,
+        settings,
+        [],
+        thresholds,
     )
-    paths = run.merge_reports([tmp_path / "a.json", tmp_path / "b.json"], tmp_path, "ab")
+    paths = _report.merge_reports([tmp_path / "a.json", tmp_path / "b.json"], tmp_path, "ab", thresholds)
     raw = json.loads(paths["json"].read_text())
     assert [r["seed"] for r in raw["control"]] == [0, 1, 2]
     assert raw["settings"]["seconds"] == pytest.approx(4.0)
@@ -152,4 +159,4 @@ def test_merge_reports(tmp_path: Path) -> None:
     assert "(2/3)" in md  # two of the three seeds reached the threshold
     # the same seed twice is refused, not counted twice
     with pytest.raises(ValueError, match="more than one report"):
-        run.merge_reports([tmp_path / "a.json", tmp_path / "a.json"], tmp_path, "aa")
+        _report.merge_reports([tmp_path / "a.json", tmp_path / "a.json"], tmp_path, "aa", thresholds)

@@ -213,9 +213,11 @@ def test_non_finite_rewards_name_count_and_group(bad: float) -> None:
 
 
 def test_unknown_scaling_and_baseline() -> None:
-    with pytest.raises(ValueError, match="unknown advantage scaling 'std'"):
+    with pytest.raises(
+        ValueError, match="scaling must be one of 'group_std', 'batch_std', 'none', got 'std'"
+    ):
         group_advantages(torch.ones(2, 3), scaling="std")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="unknown baseline 'median'"):
+    with pytest.raises(ValueError, match="baseline must be one of 'mean', 'leave_one_out', got 'median'"):
         group_advantages(torch.ones(2, 3), baseline="median")  # type: ignore[arg-type]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import math
 import runpy
 import sys
@@ -164,7 +165,7 @@ def test_flat_states_are_repeated_group_major(kind: str) -> None:
 def test_minibatches_are_whole_groups_and_count_matches() -> None:
     torch.manual_seed(0)
     policy = TablePolicy(num_states=10)
-    config = GRPOConfig(group_size=3, batch_size=4, num_epochs_per_update=2, seed=1)
+    config = GRPOConfig(group_size=3, groups_per_batch=4, n_epochs=2, seed=1)
     trainer = GRPOTrainer(config, policy, None, ActionIsReward(), make_optimizer(policy, config))
     policy.calls.clear()
     metrics = trainer.step(list(range(10)))
@@ -204,7 +205,7 @@ def test_without_optimizer_nothing_is_updated() -> None:
     torch.manual_seed(0)
     policy = TablePolicy()
     before = params_of(policy)
-    trainer = GRPOTrainer(GRPOConfig(group_size=4, num_epochs_per_update=3), policy, None, ActionIsReward())
+    trainer = GRPOTrainer(GRPOConfig(group_size=4, n_epochs=3), policy, None, ActionIsReward())
     metrics = trainer.step([0, 1, 2, 3])
     assert set(metrics) == EXPECTED_KEYS  # no grad_norm without an optimizer
     assert all(isinstance(v, float) for v in metrics.values())
@@ -278,7 +279,7 @@ def test_same_seed_same_metrics() -> None:
         policy = TablePolicy()
         with torch.no_grad():
             policy.logits.copy_(torch.arange(12.0).view(4, 3) / 10)
-        config = GRPOConfig(group_size=4, batch_size=2, num_epochs_per_update=2, seed=123)
+        config = GRPOConfig(group_size=4, groups_per_batch=2, n_epochs=2, seed=123)
         trainer = GRPOTrainer(config, policy, None, ActionIsReward(), make_optimizer(policy, config))
         return [trainer.step([0, 1, 2, 3]) for _ in range(3)]
 
@@ -364,28 +365,88 @@ def test_bad_generated_actions() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"group_size": 1}, "group_size must be an int >= 2, got 1"),
-        ({"group_size": 0}, "group_size must be an int >= 2"),
-        ({"group_size": True}, "group_size must be an int >= 2"),
-        ({"group_size": 4.0}, "group_size must be an int >= 2"),
-        ({"learning_rate": 0.0}, "learning_rate must be > 0"),
-        ({"clip_range": -0.2}, "clip_range must be >= 0"),
-        ({"clip_range_high": -1.0}, "clip_range_high must be >= 0 or None"),
-        ({"kl_coef": -0.1}, "kl_coef must be >= 0"),
-        ({"kl_estimator": "k4"}, "kl_estimator must be one of"),
-        ({"ent_coef": float("nan")}, "ent_coef must be a finite number"),
-        ({"advantage_scaling": "std"}, "advantage_scaling must be one of"),
-        ({"baseline": "median"}, "baseline must be one of"),
-        ({"advantage_eps": -1.0}, "advantage_eps must be >= 0"),
-        ({"num_epochs_per_update": 0}, "num_epochs_per_update must be an int >= 1"),
-        ({"batch_size": 0}, r"batch_size \(groups per minibatch\) must be an int >= 1 or None"),
-        ({"max_grad_norm": 0.0}, "max_grad_norm must be > 0 or None"),
-        ({"seed": "0"}, "seed must be an int or None"),
+        ({"group_size": 1}, "group_size must be an integer >= 2, got 1"),
+        ({"group_size": 0}, "group_size must be an integer >= 2"),
+        ({"group_size": True}, "group_size must be an integer >= 2"),
+        ({"group_size": 4.0}, "group_size must be an integer >= 2"),
+        ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0"),
+        ({"learning_rate": lambda _: 0.1}, "learning_rate must be a finite number > 0, got <function"),
+        ({"clip_range": 0.0}, "clip_range must be a finite number > 0"),
+        ({"clip_range_high": -1.0}, "clip_range_high must be a finite number > 0 or None"),
+        ({"kl_coef": -0.1}, "kl_coef must be a finite number >= 0"),
+        ({"kl_estimator": "k4"}, "kl_estimator must be one of 'k1', 'k2', 'k3', got 'k4'"),
+        ({"ent_coef": float("nan")}, "ent_coef must be a finite number >= 0"),
+        ({"ent_coef": -0.01}, "ent_coef must be a finite number >= 0"),
+        ({"advantage_scaling": "std"}, "advantage_scaling must be one of 'group_std', 'batch_std', 'none'"),
+        ({"baseline": "median"}, "baseline must be one of 'mean', 'leave_one_out'"),
+        ({"advantage_eps": -1.0}, "advantage_eps must be a finite number >= 0"),
+        ({"n_epochs": 0}, "n_epochs must be an integer >= 1"),
+        ({"groups_per_batch": 0}, "groups_per_batch must be an integer >= 1 or None"),
+        ({"max_grad_norm": 0.0}, "max_grad_norm must be a finite number > 0 or None"),
+        ({"seed": "0"}, "seed must be an integer or None"),
     ],
 )
 def test_config_rejects_bad_values(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         GRPOConfig(**kwargs)
+
+
+def test_config_takes_its_old_names_with_a_deprecation_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="use n_epochs") as record:
+        config = GRPOConfig(group_size=3, batch_size=4, num_epochs_per_update=2, seed=1)
+    assert any("use groups_per_batch" in str(w.message) for w in record)
+    assert config == GRPOConfig(group_size=3, groups_per_batch=4, n_epochs=2, seed=1)
+    with pytest.warns(DeprecationWarning, match="read n_epochs"):
+        assert config.num_epochs_per_update == 2  # type: ignore[attr-defined]
+    with pytest.warns(DeprecationWarning, match="read groups_per_batch"):
+        assert config.batch_size == 4  # type: ignore[attr-defined]
+    assert dataclasses.replace(config, n_epochs=5).n_epochs == 5
+    with pytest.raises(ValueError, match="both num_epochs_per_update and n_epochs"):
+        GRPOConfig(n_epochs=2, num_epochs_per_update=3)
+    with (
+        pytest.raises(ValueError, match="groups_per_batch must be an integer >= 1"),
+        pytest.warns(DeprecationWarning),
+    ):
+        GRPOConfig(batch_size=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"group_size": 1},
+        {"clip_range": 0.0},
+        {"clip_range_high": float("nan")},
+        {"kl_coef": -1.0},
+        {"kl_estimator": "k4"},
+        {"ent_coef": -0.5},
+        {"advantage_scaling": "max"},
+        {"baseline": "median"},
+        {"n_epochs": 0},
+        {"max_grad_norm": 0.0},
+        {"learning_rate": "1e-3"},
+        {"group_size": None},
+        {"kl_coef": None},
+    ],
+)
+def test_config_and_grpo_share_one_rule_per_hyperparameter(kwargs: dict[str, Any]) -> None:
+    from sb3_grpo import GRPO
+
+    with pytest.raises(ValueError) as in_config:
+        GRPOConfig(**kwargs)
+    with pytest.raises(ValueError) as in_grpo:
+        GRPO("MlpPolicy", "CartPole-v1", **kwargs)
+    # the same rule: the same message, except where GRPO also takes a schedule
+    assert str(in_grpo.value).replace(" or a schedule", "") == str(in_config.value)
+
+
+def test_shared_hyperparameters_have_the_same_names_in_config_and_grpo() -> None:
+    import inspect
+
+    from sb3_grpo import GRPO
+
+    grpo_parameters = set(inspect.signature(GRPO.__init__).parameters)
+    config_only = {f.name for f in dataclasses.fields(GRPOConfig)} - grpo_parameters
+    assert config_only == {"advantage_eps", "groups_per_batch"}
 
 
 def test_every_config_field_has_help() -> None:
@@ -435,3 +496,15 @@ def test_contextual_choice_learns_from_chance_to_90_percent() -> None:
     print(f"contextual choice: fraction of best reward {before:.3f} -> {after:.3f}")
     assert before < 0.3  # chance is 1 / 5
     assert after >= 0.9
+
+
+def test_boundary_values_are_accepted() -> None:
+    from sb3_grpo import GRPO
+
+    model = GRPO(
+        "MlpPolicy", "CartPole-v1", gamma=1.0, kl_coef=0.0, ent_coef=0.0, branch_horizon=0, max_grad_norm=None
+    )
+    assert model.gamma == 1.0
+    assert model.max_grad_norm == math.inf  # None: the gradient is not clipped
+    config = GRPOConfig(kl_coef=0.0, ent_coef=0.0, advantage_eps=0.0, max_grad_norm=None)
+    assert config.max_grad_norm is None

@@ -50,3 +50,22 @@ def test_snippet_runs_as_a_script(doc: str, first_line: str, tmp_path: Path) -> 
         env={**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_check_cloneable_report_in_the_docs_differs_from_a_run_only_in_its_timings() -> None:
+    doc = (ROOT / "docs" / "cloning.md").read_text()
+    shown = re.search(r"```\n(check_cloneable\('NoisyCorridorEnv'\).*?)```", doc, re.DOTALL)
+    assert shown is not None
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "custom_cloneable_env.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    def without_timings(text: str) -> str:
+        return re.sub(r"save\+restore [\d.]+ us, step [\d.]+ us \([\d.]+x a step\)", "TIMINGS", text).strip()
+
+    assert without_timings(result.stdout) == without_timings(shown.group(1))

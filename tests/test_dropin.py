@@ -78,13 +78,13 @@ def test_load_with_another_kl_coef(saved: float, loaded: float, tmp_path: Path) 
     ("kwargs", "match"),
     [
         ({"gamma": float("nan")}, "gamma must be a finite number"),
-        ({"clip_range": float("inf")}, "clip_range must be a finite number or a schedule"),
+        ({"clip_range": float("inf")}, "clip_range must be a finite number > 0 or a schedule"),
         ({"kl_coef": float("nan")}, "kl_coef must be a finite number"),
         ({"ent_coef": float("-inf")}, "ent_coef must be a finite number"),
         ({"max_grad_norm": float("nan")}, "max_grad_norm must be a finite number"),
-        ({"target_kl": float("nan")}, "target_kl must be a finite number or None"),
-        ({"learning_rate": float("nan")}, "learning_rate must be a finite number or a schedule"),
-        ({"gamma": "0.99"}, r"gamma must be a finite number, got '0.99' \(a string"),
+        ({"target_kl": float("nan")}, "target_kl must be a finite number > 0 or None"),
+        ({"learning_rate": float("nan")}, "learning_rate must be a finite number > 0 or a schedule"),
+        ({"gamma": "0.99"}, r"gamma must be a finite number in \[0, 1\], got '0.99' \(a string"),
         ({"ent_coef": True}, "ent_coef must be a finite number"),
         ({"skip_identical_groups": "False"}, "skip_identical_groups must be True or False, got 'False'"),
         ({"normalize_advantage": 1}, "normalize_advantage must be True or False"),
@@ -103,10 +103,10 @@ def test_numpy_hyperparameters_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"kl_coef": float("inf")}, "kl_coef must be >= 0"),
-        ({"clip_range": float("nan")}, "clip_range must be >= 0"),
-        ({"learning_rate": "3e-4"}, "learning_rate must be > 0"),
-        ({"max_grad_norm": float("inf")}, "max_grad_norm must be > 0 or None"),
+        ({"kl_coef": float("inf")}, "kl_coef must be a finite number >= 0"),
+        ({"clip_range": float("nan")}, "clip_range must be a finite number > 0"),
+        ({"learning_rate": "3e-4"}, r"learning_rate must be a finite number > 0, got '3e-4' \(a string"),
+        ({"max_grad_norm": float("inf")}, "max_grad_norm must be a finite number > 0 or None"),
         ({"ent_coef": float("inf")}, "ent_coef must be a finite number"),
     ],
 )

@@ -58,7 +58,7 @@ def test_branch_interval_accounting(interval: int) -> None:
     assert model._n_decisions == decisions
     # every decision steps the real env once; every interval-th one also runs G branches of H+1 steps
     assert model.num_timesteps == decisions + n_steps * n_envs * group_size * (1 + horizon)
-    assert model.rollout_buffer.n_samples == n_steps * n_envs * group_size
+    assert len(model.rollout_buffer.actions) == n_steps * n_envs * group_size
 
 
 def test_groups_start_at_every_interval_th_decision() -> None:

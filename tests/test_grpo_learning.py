@@ -67,7 +67,7 @@ def test_mountain_car_continuous_solved_with_zoo_entry() -> None:
     from stable_baselines3.common.vec_env import sync_envs_normalization
 
     from benchmarks._common import grpo_hyperparams
-    from benchmarks.run import make_envs
+    from benchmarks._runners import make_envs
 
     params = grpo_hyperparams("MountainCarContinuous-v0")
     assert params.normalize is not None  # the entry relies on normalized observations

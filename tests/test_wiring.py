@@ -25,6 +25,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from sb3_grpo import GRPO, GRPOConfig, GRPOTrainer, group_advantages, zero_std_groups
 from sb3_grpo.core.experience import GroupExperience
 from sb3_grpo.grpo.branching import BranchPool
+from sb3_grpo.grpo.buffers import GroupEpisodes, GroupRolloutBuffer
 
 from .test_core_trainer import ActionIsReward, TablePolicy
 
@@ -82,7 +83,7 @@ EXPECTED_KL = {
 @pytest.mark.parametrize("estimator", list(EXPECTED_KL))
 def test_trainer_uses_kl_estimator_of_its_config(estimator: Any) -> None:
     # The policy's logits are 0, so log pi = log(1/3) = the old log-prob; the reference is shifted.
-    config = GRPOConfig(group_size=3, kl_estimator=estimator, batch_size=None)
+    config = GRPOConfig(group_size=3, kl_estimator=estimator, groups_per_batch=None)
     trainer = GRPOTrainer(config, TablePolicy(), TablePolicy(), ActionIsReward())
     exp = experience(REF_SHIFT)
     trainer.compute_advantages(exp)
@@ -206,6 +207,9 @@ def test_episode_groups_with_unequal_lengths(
     assert len(obs) == 12 and len({(int(k), int(t)) for _, k, t in obs}) == 12
     for (_, k, t), advantage in zip(obs, advantages, strict=True):
         assert advantage == pytest.approx(expected[int(k) % 3, int(t)], abs=1e-5), (k, t)
+    # the agent's episodes: raw (undiscounted) returns 1, 4.5, 10.5 of lengths 1, 2, 3, in both groups
+    episodes = sorted((info["r"], info["l"]) for info in model.ep_info_buffer)
+    assert episodes == [(1.0, 1), (1.0, 1), (4.5, 2), (4.5, 2), (10.5, 3), (10.5, 3)]
 
 
 # --- state groups: a branch stops at termination -------------------------------------------------------
@@ -417,3 +421,52 @@ def test_reference_policy_refreshed_every_ref_update_interval_updates() -> None:
     assert not torch.equal(params(model.policy), after_two)
     model.learn(total_timesteps=rollout, reset_num_timesteps=False)  # update 4: refreshed
     assert torch.equal(params(model.reference_policy), params(model.policy))
+
+
+# --- the buffer's layout, directly -----------------------------------------------------------------------
+
+
+def layout_buffer(group_size: int = 2) -> GroupRolloutBuffer:
+    return GroupRolloutBuffer(spaces.Box(-1e6, 1e6, shape=(1,)), spaces.Discrete(3), group_size)
+
+
+def test_state_groups_give_each_member_its_cell_when_the_number_of_sub_envs_changes() -> None:
+    buffer = layout_buffer()
+    # three sub-envs, then one: member j of sub-env i is row i * G + j of the actions
+    buffer.add_state_groups(np.zeros((3, 1)), np.arange(6), np.zeros(6), np.array([[0, 1], [0, 2], [0, 3]]))
+    buffer.add_state_groups(np.zeros((1, 1)), np.arange(2), np.zeros(2), np.array([[5, 1]]))
+    buffer.compute_advantages("none", "mean")
+    assert buffer.advantages is not None
+    assert buffer.advantages.tolist() == [-0.5, 0.5, -1, 1, -1.5, 1.5, 2, -2]
+    assert buffer.members.tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
+
+
+# Two sub-envs, G=2 (copy k = member k % 2 of sub-env k // 2), gamma 0.5, by hand:
+#   copy 0: rewards 1, 10   returns-to-go 6, 10     copy 1: reward 2   returns-to-go 2
+#   copy 2: reward 3        returns-to-go 3         copy 3: rewards 4, 20   returns-to-go 14, 20
+# process: t=0: sub-env 0 [6, 2] -> 2, -2; sub-env 1 [3, 14] -> -5.5, 5.5; t=1: one member left in each
+# group: 0. outcome: returns 11, 2 | 3, 24 -> 4.5, -4.5 | -10.5, 10.5 at every step.
+TWO_SUB_ENVS = GroupEpisodes(
+    obs=[np.zeros((4, 1)), np.zeros((2, 1))],
+    copy_index=[np.array([0, 1, 2, 3]), np.array([0, 3])],
+    actions=[np.zeros(4), np.zeros(2)],
+    log_probs=[np.zeros(4), np.zeros(2)],
+    rewards=[np.array([1.0, 2.0, 3.0, 4.0]), np.array([10.0, 20.0])],
+    raw_returns=np.array([11.0, 2.0, 3.0, 24.0]),
+    lengths=np.array([2, 1, 1, 2]),
+)
+
+
+@pytest.mark.parametrize(
+    ("supervision", "expected"),
+    [("process", [2, -2, -5.5, 5.5, 0, 0]), ("outcome", [4.5, -4.5, -10.5, 10.5, 4.5, 10.5])],
+)
+def test_episode_groups_of_several_sub_envs(supervision: Any, expected: list[float]) -> None:
+    buffer = layout_buffer()
+    buffer.add_episode_groups(TWO_SUB_ENVS, supervision, gamma=0.5)
+    stats = buffer.compute_advantages("none", "mean")
+    assert buffer.advantages is not None
+    assert buffer.advantages.tolist() == pytest.approx(expected)
+    # process: the two rows at t=1 hold one present member each: no signal (absent members do not count)
+    assert stats["frac_zero_std_groups"] == (0.5 if supervision == "process" else 0.0)
+    assert TWO_SUB_ENVS.n_transitions == 6

@@ -9,7 +9,7 @@ import sb3_grpo.envs  # noqa: F401  (registers DynamicBandit-v0)
 import yaml
 
 from benchmarks._common import GRPO_ZOO_CONFIG, grpo_hyperparams
-from benchmarks.run import make_envs
+from benchmarks._runners import make_envs
 from sb3_grpo import GRPO
 
 with open(GRPO_ZOO_CONFIG) as _file:
@@ -35,3 +35,25 @@ def test_zoo_entry_builds_a_model(env_id: str) -> None:
         else:
             assert attribute == value, key
     train_env.close()
+
+
+def test_the_bandit_example_reads_its_settings_from_the_zoo_entry() -> None:
+    from examples.dynamic_bandit import GRPO_BANDIT_KWARGS
+
+    # the values the example held itself before it read grpo.yml (the measured bandit results' settings)
+    assert GRPO_BANDIT_KWARGS == dict(
+        group_size=20,
+        branch_horizon=0,
+        branch_interval=1,
+        skip_identical_groups=False,
+        n_steps=1,
+        batch_size=20,
+        n_epochs=1,
+        learning_rate=0.1,
+        ent_coef=0.05,
+        advantage_scaling="none",
+        clip_range=0.2,
+        max_grad_norm=10.0,
+        policy_kwargs=dict(net_arch=[], optimizer_kwargs=dict(betas=(0.0, 0.9), eps=1e-8)),
+    )
+    assert grpo_hyperparams("DynamicBandit-v0").kwargs == GRPO_BANDIT_KWARGS

@@ -16,15 +16,14 @@ learning signal: its advantages are exactly 0 (never NaN). Absent members (``mas
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal
 
 import torch
 
+from sb3_grpo.core.validation import RULES, check_choice
+
 AdvantageScaling = Literal["group_std", "batch_std", "none"]
 Baseline = Literal["mean", "leave_one_out"]
-
-ADVANTAGE_SCALINGS: tuple[str, ...] = get_args(AdvantageScaling)
-BASELINES: tuple[str, ...] = get_args(Baseline)
 
 
 def _check_rewards_and_mask(
@@ -119,12 +118,9 @@ def group_advantages(
     :param eps: added to the standard deviation before dividing.
     :return: ``(num_groups, G)`` advantages; exactly 0 where ``mask`` is False.
     """
-    if scaling not in ADVANTAGE_SCALINGS:
-        raise ValueError(f"unknown advantage scaling {scaling!r}; use one of {ADVANTAGE_SCALINGS}")
-    if baseline not in BASELINES:
-        raise ValueError(f"unknown baseline {baseline!r}; use one of {BASELINES}")
-    if not eps >= 0.0:
-        raise ValueError(f"eps must be >= 0, got {eps}")
+    check_choice("scaling", scaling, AdvantageScaling)
+    check_choice("baseline", baseline, Baseline)
+    RULES["advantage_eps"].check("eps", eps)
     rewards, mask = _check_rewards_and_mask(rewards, mask)
 
     r = torch.where(mask, rewards, torch.zeros_like(rewards))  # absent members count as nothing

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import warnings
 from dataclasses import dataclass, field, fields
+from typing import Any, get_type_hints
 
-from sb3_grpo.core.advantages import ADVANTAGE_SCALINGS, BASELINES, AdvantageScaling, Baseline
-from sb3_grpo.core.objective import KL_ESTIMATORS, KLEstimator
-from sb3_grpo.core.validation import is_finite_real as _is_number
-from sb3_grpo.core.validation import is_integer as _is_int
+from sb3_grpo.core.advantages import AdvantageScaling, Baseline
+from sb3_grpo.core.objective import KLEstimator
+from sb3_grpo.core.validation import check_hyperparameters
 
 
 @dataclass
@@ -75,24 +77,27 @@ class GRPOConfig:
         default=1e-8,
         metadata={"help": "Added to the standard deviation before dividing the advantages by it."},
     )
-    num_epochs_per_update: int = field(
+    n_epochs: int = field(
         default=1,
         metadata={
-            "help": "mu, passes over each batch of collected experience (DeepSeekMath uses 1; then the "
-            "ratio is 1 on the first minibatch and clipping only acts on later ones). Must be >= 1."
+            "help": "mu, passes over each batch of collected experience (GRPO's n_epochs; DeepSeekMath uses 1: "
+            "then the ratio is 1 on the first minibatch and clipping only acts on later ones). Must be >= 1. "
+            "Formerly num_epochs_per_update."
         },
     )
-    batch_size: int | None = field(
+    groups_per_batch: int | None = field(
         default=None,
         metadata={
             "help": "Groups (states) per minibatch; each update shuffles the groups and splits them into "
-            "minibatches of this many whole groups. None = one minibatch with every group."
+            "minibatches of this many whole groups. None = one minibatch with every group. (GRPO's "
+            "batch_size counts samples, G per group; this field was called batch_size before.)"
         },
     )
     max_grad_norm: float | None = field(
-        default=1.0,
+        default=0.5,
         metadata={
-            "help": "Clip the global gradient norm of the policy's parameters to this. None = no clipping."
+            "help": "Clip the global gradient norm of the policy's parameters to this (0.5, as GRPO and "
+            "SB3's PPO). None = no clipping."
         },
     )
     seed: int | None = field(
@@ -105,47 +110,8 @@ class GRPOConfig:
     )
 
     def __post_init__(self) -> None:
-        if not _is_int(self.group_size) or self.group_size < 2:
-            raise ValueError(
-                f"group_size must be an int >= 2, got {self.group_size!r}; GRPO compares several actions "
-                "per state, so sample at least 2 (8 is a common choice)"
-            )
-        if not _is_number(self.learning_rate) or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if not _is_number(self.clip_range) or not self.clip_range >= 0:
-            raise ValueError(f"clip_range must be >= 0, got {self.clip_range!r}; 0.2 is the usual value")
-        if self.clip_range_high is not None and (
-            not _is_number(self.clip_range_high) or not self.clip_range_high >= 0
-        ):
-            raise ValueError(
-                f"clip_range_high must be >= 0 or None, got {self.clip_range_high!r}; None = clip_range"
-            )
-        if not _is_number(self.kl_coef) or not self.kl_coef >= 0:
-            raise ValueError(f"kl_coef must be >= 0, got {self.kl_coef!r}; use 0 to disable the KL penalty")
-        if self.kl_estimator not in KL_ESTIMATORS:
-            raise ValueError(f"kl_estimator must be one of {KL_ESTIMATORS}, got {self.kl_estimator!r}")
-        if not _is_number(self.ent_coef):
-            raise ValueError(f"ent_coef must be a finite number, got {self.ent_coef!r}")
-        if self.advantage_scaling not in ADVANTAGE_SCALINGS:
-            raise ValueError(
-                f"advantage_scaling must be one of {ADVANTAGE_SCALINGS}, got {self.advantage_scaling!r}"
-            )
-        if self.baseline not in BASELINES:
-            raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
-        if not _is_number(self.advantage_eps) or not self.advantage_eps >= 0:
-            raise ValueError(f"advantage_eps must be >= 0, got {self.advantage_eps!r}")
-        if not _is_int(self.num_epochs_per_update) or self.num_epochs_per_update < 1:
-            raise ValueError(f"num_epochs_per_update must be an int >= 1, got {self.num_epochs_per_update!r}")
-        if self.batch_size is not None and (not _is_int(self.batch_size) or self.batch_size < 1):
-            raise ValueError(
-                f"batch_size (groups per minibatch) must be an int >= 1 or None, got {self.batch_size!r}"
-            )
-        if self.max_grad_norm is not None and (
-            not _is_number(self.max_grad_norm) or not self.max_grad_norm > 0
-        ):
-            raise ValueError(f"max_grad_norm must be > 0 or None (no clipping), got {self.max_grad_norm!r}")
-        if self.seed is not None and not _is_int(self.seed):
-            raise ValueError(f"seed must be an int or None, got {self.seed!r}")
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        check_hyperparameters(values, get_type_hints(GRPOConfig))
 
     @classmethod
     def help(cls, name: str) -> str:
@@ -154,3 +120,39 @@ class GRPOConfig:
             if f.name == name:
                 return str(f.metadata["help"])
         raise KeyError(f"GRPOConfig has no field {name!r}")
+
+
+#: Old field names -> new ones; the constructor still takes the old names, with a DeprecationWarning.
+RENAMED = {"num_epochs_per_update": "n_epochs", "batch_size": "groups_per_batch"}
+
+_dataclass_init = GRPOConfig.__init__
+
+
+@functools.wraps(_dataclass_init)
+def _init_accepting_old_names(self: GRPOConfig, *args: Any, **kwargs: Any) -> None:
+    for old, new in RENAMED.items():
+        if old not in kwargs:
+            continue
+        if new in kwargs:
+            raise ValueError(f"GRPOConfig got both {old} and {new}; pass only {new} ({old} is its old name).")
+        warnings.warn(
+            f"GRPOConfig({old}=...) is deprecated: use {new}=... (same meaning).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        kwargs[new] = kwargs.pop(old)
+    _dataclass_init(self, *args, **kwargs)
+
+
+def _read_old_name(old: str, new: str) -> property:
+    def get(self: GRPOConfig) -> Any:
+        warnings.warn(f"GRPOConfig.{old} is deprecated: read {new}.", DeprecationWarning, stacklevel=2)
+        return getattr(self, new)
+
+    return property(get, doc=f"Deprecated name of :attr:`{new}`.")
+
+
+# set after the class is built, so that the dataclass's fields and generated __init__ hold the new names only
+setattr(GRPOConfig, "__init__", _init_accepting_old_names)  # noqa: B010
+for _old, _new in RENAMED.items():
+    setattr(GRPOConfig, _old, _read_old_name(_old, _new))

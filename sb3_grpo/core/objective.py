@@ -12,12 +12,13 @@ averaged over the batch (weighted by ``weights`` when given). ``eps_high > eps_l
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 import torch
 
+from sb3_grpo.core.validation import check, check_choice
+
 KLEstimator = Literal["k1", "k2", "k3"]
-KL_ESTIMATORS: tuple[str, ...] = get_args(KLEstimator)
 
 
 def kl_divergence(
@@ -34,8 +35,7 @@ def kl_divergence(
     :param estimator: ``"k1"``, ``"k2"`` or ``"k3"``.
     :return: per-sample estimates, same shape as ``log_prob``.
     """
-    if estimator not in KL_ESTIMATORS:
-        raise ValueError(f"unknown KL estimator {estimator!r}; use one of {KL_ESTIMATORS}")
+    check_choice("kl_estimator", estimator, KLEstimator)
     if log_prob.shape != ref_log_prob.shape:
         raise ValueError(
             f"log_prob shape {tuple(log_prob.shape)} does not match ref_log_prob shape "
@@ -105,8 +105,8 @@ def grpo_loss(
     :param log_prob: ``(N,)`` ``log pi_theta(a|s)``, differentiable.
     :param old_log_prob: ``(N,)`` ``log pi_old(a|s)`` recorded at collection time (treated as a constant).
     :param advantages: ``(N,)`` advantages (treated as constants).
-    :param clip_range: ``eps_low`` (>= 0).
-    :param clip_range_high: ``eps_high`` (>= 0), DAPO's clip-higher; None = ``clip_range``.
+    :param clip_range: ``eps_low`` (> 0).
+    :param clip_range_high: ``eps_high`` (> 0), DAPO's clip-higher; None = ``clip_range``.
     :param ref_log_prob: ``(N,)`` ``log pi_ref(a|s)``; None = no reference (then ``kl`` is 0).
     :param kl_coef: weight of the KL penalty (``beta`` in the paper), >= 0; > 0 needs ``ref_log_prob``.
     :param kl_estimator: ``"k1"``, ``"k2"`` or ``"k3"`` (see :func:`kl_divergence`).
@@ -120,21 +120,17 @@ def grpo_loss(
         None = uniform.
     :return: a :class:`GRPOLossOutput`.
     """
+    check("clip_range", clip_range)
+    check("clip_range_high", clip_range_high)
+    check("kl_coef", kl_coef)
+    check_choice("kl_estimator", kl_estimator, KLEstimator)
     eps_low = float(clip_range)
     eps_high = eps_low if clip_range_high is None else float(clip_range_high)
-    if not eps_low >= 0.0:
-        raise ValueError(f"clip_range must be >= 0, got {clip_range}; PPO/GRPO typically use 0.2")
-    if not eps_high >= 0.0:
-        raise ValueError(f"clip_range_high must be >= 0 or None, got {clip_range_high}; DAPO uses 0.28")
-    if not kl_coef >= 0.0:
-        raise ValueError(f"kl_coef must be >= 0, got {kl_coef}; DeepSeekMath uses 0.04")
     if kl_coef > 0.0 and ref_log_prob is None:
         raise ValueError(
             f"kl_coef={kl_coef} > 0 needs ref_log_prob (log-probabilities of the reference policy); "
             "pass ref_log_prob or set kl_coef=0"
         )
-    if kl_estimator not in KL_ESTIMATORS:
-        raise ValueError(f"unknown kl_estimator {kl_estimator!r}; use one of {KL_ESTIMATORS}")
     if not isinstance(log_prob, torch.Tensor) or log_prob.ndim != 1:
         shape = tuple(log_prob.shape) if isinstance(log_prob, torch.Tensor) else type(log_prob).__name__
         raise ValueError(f"log_prob must be a 1-D tensor of shape (N,), got {shape}")

@@ -6,7 +6,7 @@ One :meth:`GRPOTrainer.step` is DeepSeekMath's Algorithm 1 inner loop for one ba
 1. collect: sample ``G`` actions per state from ``pi_old`` (= the current policy), score them, record
    ``log pi_old`` and ``log pi_ref`` (:func:`~sb3_grpo.core.experience.collect_experience`);
 2. advantages: group-relative, :func:`~sb3_grpo.core.advantages.group_advantages`;
-3. update: ``num_epochs_per_update`` epochs over shuffled minibatches of ``batch_size`` whole groups,
+3. update: ``n_epochs`` epochs over shuffled minibatches of ``groups_per_batch`` whole groups,
    minimising :func:`~sb3_grpo.core.objective.grpo_loss` with gradient-norm clipping.
 """
 
@@ -132,15 +132,15 @@ class GRPOTrainer:
     def update(self, experience: GroupExperience) -> dict[str, float]:
         """Minibatch updates of the policy on ``experience`` (whose advantages must be computed).
 
-        With an optimizer: ``num_epochs_per_update`` epochs, each over the groups shuffled and split into
-        minibatches of ``batch_size`` groups. Without one: a single pass, no gradient. Returns the loss
+        With an optimizer: ``n_epochs`` epochs, each over the groups shuffled and split into
+        minibatches of ``groups_per_batch`` groups. Without one: a single pass, no gradient. Returns the loss
         metrics averaged over minibatches.
         """
         assert experience.advantages is not None, "call compute_advantages(experience) first"
         cfg = self.config
         updating = self.optimizer is not None
-        groups_per_batch = cfg.batch_size or experience.num_groups
-        num_epochs = cfg.num_epochs_per_update if updating else 1
+        groups_per_batch = cfg.groups_per_batch or experience.num_groups
+        num_epochs = cfg.n_epochs if updating else 1
         params = [p for p in self.policy.get_parameters().values() if p.requires_grad]
         max_norm = cfg.max_grad_norm if cfg.max_grad_norm is not None else math.inf
         has_entropy = isinstance(self.policy, SupportsEntropy)

@@ -42,6 +42,7 @@ from sb3_grpo.cloning import CloningError, set_state
 from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.compare import first_difference
 from sb3_grpo.cloning.remote import WorkerBranches, step_copies
+from sb3_grpo.grpo.buffers import GroupEpisodes
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
 # sample(obs batch) -> (actions for env.step, actions as sampled, log-probs)
@@ -218,7 +219,8 @@ def stack_observations(observations: Sequence[Any]) -> NumpyObs:
     return np.stack(observations)
 
 
-def _check_finite(rewards: np.ndarray, env_indices: np.ndarray, where: str) -> None:
+def check_finite_rewards(rewards: np.ndarray, env_indices: np.ndarray, where: str) -> None:
+    """Raise on a NaN/inf reward (of the agent's step or a group's), naming the sub-env and the step."""
     bad = ~np.isfinite(rewards)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
@@ -452,7 +454,7 @@ class BranchPool:
             done[first],
         )
         rewards = self.transforms.rewards(rewards)
-        _check_finite(
+        check_finite_rewards(
             rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
         )
         scores[alive] = rewards
@@ -467,7 +469,7 @@ class BranchPool:
             actions = sample(observations_batch, alive // self.group_size)
             observations, rewards, done = self._step(alive, actions)
             rewards = self.transforms.rewards(rewards)
-            _check_finite(
+            check_finite_rewards(
                 rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
             )
             discount *= gamma
@@ -491,44 +493,33 @@ class BranchPool:
                         "number from self.np_random."
                     )
 
-    def run_episodes(self, seeds: Sequence[int] | np.ndarray, sample: Sampler) -> dict[str, Any]:
+    def run_episodes(self, seeds: Sequence[int] | np.ndarray, sample: Sampler) -> GroupEpisodes:
         """
         Run one group of ``G`` episodes per sub-env, all members of a group from the same reset seed.
 
         :param seeds: One reset seed per sub-env
         :param sample: Policy sampler
-        :return: ``obs`` (list over steps of stacked transformed observations of the copies alive
-            then), ``copy_index``, ``actions``, ``log_probs``, ``rewards`` (transformed, per step, the
-            same layout), ``raw_returns`` and ``lengths`` per copy, and ``n_transitions``
+        :return: The episodes, step by step over the copies alive at each step
         """
         n_copies = self.n_envs * self.group_size
         observations = self._reset(seeds)
         self._check_same_start(observations, seeds)
         alive = np.arange(n_copies)
         self.transforms.start_episodes(n_copies)
-        trajectory: dict[str, Any] = {
-            "obs": [],
-            "copy_index": [],
-            "actions": [],
-            "log_probs": [],
-            "rewards": [],
-        }
-        raw_returns = np.zeros(n_copies)
-        lengths = np.zeros(n_copies, dtype=np.int64)
+        episodes = GroupEpisodes([], [], [], [], [], np.zeros(n_copies), np.zeros(n_copies, dtype=np.int64))
         for _ in range(self.max_episode_steps):
             # These episodes are the agent's own: they update VecNormalize's statistics.
             obs = self.transforms.observations(stack_observations(observations), alive, update=True)
             env_actions, actions, log_probs = sample(obs)
             next_observations, rewards, done = self._step(alive, env_actions)
-            _check_finite(rewards, alive // self.group_size, "a group episode")
-            raw_returns[alive] += rewards
-            lengths[alive] += 1
-            for key, value in zip(
-                trajectory,
-                (obs, alive, actions, log_probs, self.transforms.rewards(rewards, alive)),
-                strict=True,
-            ):
-                trajectory[key].append(value)
+            check_finite_rewards(rewards, alive // self.group_size, "a group episode")
+            episodes.raw_returns[alive] += rewards
+            episodes.lengths[alive] += 1
+            episodes.obs.append(obs)
+            episodes.copy_index.append(alive)
+            episodes.actions.append(actions)
+            episodes.log_probs.append(log_probs)
+            episodes.rewards.append(self.transforms.rewards(rewards, alive))
             keep = ~done
             alive = alive[keep]
             observations = [o for o, k in zip(next_observations, keep, strict=True) if k]
@@ -539,5 +530,4 @@ class BranchPool:
                 f"A group episode ran for {self.max_episode_steps} steps without ending. group_mode='episode' "
                 "needs episodes that end: wrap the env in gymnasium.wrappers.TimeLimit."
             )
-        trajectory.update(raw_returns=raw_returns, lengths=lengths, n_transitions=int(lengths.sum()))
-        return trajectory
+        return episodes

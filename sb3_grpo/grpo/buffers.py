@@ -9,6 +9,8 @@ The buffer keeps three tables:
   column per member; ``mask`` marks the members present in the row;
 - samples: ``(observation row, action, old log-prob, score row, member)``.
 
+:meth:`GroupRolloutBuffer.add_state_groups` and :meth:`GroupRolloutBuffer.add_episode_groups` fill them
+from what the two group modes collect (episode groups arrive as a :class:`GroupEpisodes` record);
 ``compute_advantages`` turns every score row into group-relative advantages with the core's
 :func:`~sb3_grpo.core.advantages.group_advantages` and gives each sample the advantage of its
 ``(row, member)`` cell. Nothing else in the algorithm knows how groups are laid out.
@@ -17,7 +19,8 @@ The buffer keeps three tables:
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch as th
@@ -29,6 +32,37 @@ from stable_baselines3.common.utils import obs_as_tensor
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline, group_advantages, zero_std_groups
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
+Supervision = Literal["outcome", "process"]
+
+
+@dataclass
+class GroupEpisodes:
+    """One group of G whole episodes per sub-env, step by step (what episode mode collects).
+
+    Copy ``k`` is member ``k % G`` of sub-env ``k // G``. The lists hold one entry per step ``t``, over
+    the copies still running at ``t`` (``copy_index[t]``), in that order.
+
+    :param obs: Observations the policy saw (batch first; a dict of arrays for Dict spaces)
+    :param copy_index: The copies running at each step
+    :param actions: Actions as sampled
+    :param log_probs: ``log pi_old(a|s)`` of those actions
+    :param rewards: Rewards as the algorithm scores them (after the VecEnv's reward transforms)
+    :param raw_returns: Undiscounted return of each copy's episode, from the env's raw rewards
+    :param lengths: Length of each copy's episode
+    """
+
+    obs: list[NumpyObs]
+    copy_index: list[np.ndarray]
+    actions: list[np.ndarray]
+    log_probs: list[np.ndarray]
+    rewards: list[np.ndarray]
+    raw_returns: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def n_transitions(self) -> int:
+        """Env transitions of all the episodes."""
+        return int(self.lengths.sum())
 
 
 class GroupRolloutSamples(NamedTuple):
@@ -63,6 +97,7 @@ class GroupRolloutBuffer:
         self.group_size = group_size
         self.device = th.device(device)
         self.action_dim = get_action_dim(action_space)
+        self._member_index = np.zeros(0, dtype=np.int64)
         self.reset()
 
     def reset(self) -> None:
@@ -75,10 +110,6 @@ class GroupRolloutBuffer:
         self._sample_chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self.advantages: np.ndarray | None = None
         self.ref_log_probs: np.ndarray | None = None
-
-    @property
-    def n_samples(self) -> int:
-        return sum(len(chunk[0]) for chunk in self._sample_chunks)
 
     def add_observations(self, obs: NumpyObs) -> np.ndarray:
         """
@@ -111,6 +142,78 @@ class GroupRolloutBuffer:
         rows = np.arange(self._n_rows, self._n_rows + len(scores))
         self._n_rows += len(scores)
         return rows
+
+    def add_state_groups(
+        self, obs: NumpyObs, actions: np.ndarray, log_probs: np.ndarray, scores: np.ndarray
+    ) -> None:
+        """
+        Store one group per sub-env (state mode): G actions sampled in the sub-env's observation, and their scores.
+
+        :param obs: One observation per sub-env, shared by the members of its group
+        :param actions: ``n_envs * G`` actions, sub-env major: member j of sub-env i at row ``i * G + j``
+        :param log_probs: ``log pi_old(a|s)`` of those actions, in the same order
+        :param scores: ``(n_envs, G)`` the members' scores
+        """
+        group_size = self.group_size
+        obs_rows = self.add_observations(obs)
+        score_rows = self.add_scores(scores)
+        n_envs = len(obs_rows)
+        if len(self._member_index) != n_envs * group_size:  # the same at every decision
+            self._member_index = np.tile(np.arange(group_size), n_envs)
+        self.add_samples(
+            np.repeat(obs_rows, group_size),
+            actions,
+            log_probs,
+            np.repeat(score_rows, group_size),
+            self._member_index,
+        )
+
+    def add_episode_groups(self, episodes: GroupEpisodes, supervision: Supervision, gamma: float) -> None:
+        """
+        Store one group of G episodes per sub-env (episode mode).
+
+        ``"outcome"``: every step of episode j is scored by the episode's return (one score row per group).
+        ``"process"``: step t of member j is scored by its discounted return-to-go
+        ``R_jt = r_jt + gamma R_j,t+1``, against the members still running at t (one score row per group
+        and step, the members that have ended masked out).
+
+        :param episodes: The episodes
+        :param supervision: ``"outcome"`` or ``"process"``
+        :param gamma: Discount of the returns-to-go (process supervision)
+        """
+        group_size = self.group_size
+        n_copies = len(episodes.lengths)
+        n_envs, horizon = n_copies // group_size, len(episodes.obs)
+        # rewards[k, t]: reward of copy k at step t (0 after its end)
+        rewards = np.zeros((n_copies, horizon))
+        for t, (copies, step_rewards) in enumerate(zip(episodes.copy_index, episodes.rewards, strict=True)):
+            rewards[copies, t] = step_rewards
+        if supervision == "outcome":
+            score_rows = self.add_scores(rewards.sum(axis=1).reshape(n_envs, group_size))
+            rows_per_step = 0  # the same row at every step
+        else:
+            returns_to_go = np.zeros_like(rewards)
+            running = np.zeros(n_copies)
+            for t in reversed(range(horizon)):
+                running = rewards[:, t] + gamma * running
+                returns_to_go[:, t] = running
+            running_at = np.arange(horizon)[None, :] < episodes.lengths[:, None]
+            # rows ordered (t, sub-env): row t * n_envs + i holds the group of sub-env i at step t
+            scores = returns_to_go.T.reshape(horizon * n_envs, group_size)
+            mask = running_at.T.reshape(horizon * n_envs, group_size)
+            score_rows = self.add_scores(scores, mask)
+            rows_per_step = n_envs
+        for t, (obs, copies, actions, log_probs) in enumerate(
+            zip(episodes.obs, episodes.copy_index, episodes.actions, episodes.log_probs, strict=True)
+        ):
+            obs_rows = self.add_observations(obs)
+            self.add_samples(
+                obs_rows,
+                actions,
+                log_probs,
+                score_rows[t * rows_per_step + copies // group_size],
+                copies % group_size,
+            )
 
     def add_samples(
         self,

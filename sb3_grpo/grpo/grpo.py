@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import inspect
+import functools
 import io
+import math
 import pathlib
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_type_hints
 
 import gymnasium as gym
 import numpy as np
@@ -29,16 +30,21 @@ from sb3_grpo.cloning import CloningError, VecEnvCloner
 from sb3_grpo.cloning.remote import WorkerBranches
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
-from sb3_grpo.core.validation import check_bool, check_finite_real
-from sb3_grpo.grpo.branching import BranchPool, NumpyObs, VecTransforms, record_agent_episodes
-from sb3_grpo.grpo.buffers import GroupRolloutBuffer
+from sb3_grpo.core.validation import RULES, Rule, check_hyperparameters, is_choice, is_integer
+from sb3_grpo.grpo.branching import (
+    BranchPool,
+    NumpyObs,
+    VecTransforms,
+    check_finite_rewards,
+    record_agent_episodes,
+)
+from sb3_grpo.grpo.buffers import GroupRolloutBuffer, Supervision
 from sb3_grpo.grpo.common_noise import sample_with_common_noise
 from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
 
 SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
 
 GroupMode = Literal["state", "episode"]
-Supervision = Literal["outcome", "process"]
 BranchNoise = Literal["independent", "common"]
 
 #: Below this many parameters a policy runs on one CPU thread during ``learn()`` (``torch_threads="auto"``).
@@ -130,7 +136,7 @@ class GRPO(OnPolicyAlgorithm):
     :param advantage_scaling: "group_std" (DeepSeekMath), "batch_std" or "none" (Dr. GRPO)
     :param baseline: "mean" (GRPO) or "leave_one_out" (RLOO)
     :param normalize_advantage: Whether to also normalize advantages per minibatch, as PPO does
-    :param max_grad_norm: The maximum value for the gradient clipping
+    :param max_grad_norm: The maximum value for the gradient clipping (None: no clipping)
     :param target_kl: Stop the epochs of an update early once the approximate KL to the collecting
         policy exceeds 1.5 x this (None: no limit)
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
@@ -182,7 +188,7 @@ class GRPO(OnPolicyAlgorithm):
         advantage_scaling: AdvantageScaling = "group_std",
         baseline: Baseline = "mean",
         normalize_advantage: bool = False,
-        max_grad_norm: float = 0.5,
+        max_grad_norm: float | None = 0.5,
         target_kl: float | None = None,
         use_sde: bool = False,
         sde_sample_freq: int = -1,
@@ -195,20 +201,8 @@ class GRPO(OnPolicyAlgorithm):
         torch_threads: int | Literal["auto"] | None = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        _check_value_types(
+        _check_hyperparameters(
             learning_rate=learning_rate,
-            gamma=gamma,
-            clip_range=clip_range,
-            clip_range_high=clip_range_high,
-            kl_coef=kl_coef,
-            ent_coef=ent_coef,
-            max_grad_norm=max_grad_norm,
-            target_kl=target_kl,
-            skip_identical_groups=skip_identical_groups,
-            normalize_advantage=normalize_advantage,
-            use_sde=use_sde,
-        )
-        _validate_hyperparameters(
             n_steps=n_steps,
             batch_size=batch_size,
             n_epochs=n_epochs,
@@ -218,6 +212,7 @@ class GRPO(OnPolicyAlgorithm):
             branch_horizon=branch_horizon,
             branch_interval=branch_interval,
             supervision=supervision,
+            skip_identical_groups=skip_identical_groups,
             branch_noise=branch_noise,
             clip_range=clip_range,
             clip_range_high=clip_range_high,
@@ -227,8 +222,10 @@ class GRPO(OnPolicyAlgorithm):
             ent_coef=ent_coef,
             advantage_scaling=advantage_scaling,
             baseline=baseline,
+            normalize_advantage=normalize_advantage,
             max_grad_norm=max_grad_norm,
             target_kl=target_kl,
+            use_sde=use_sde,
             torch_threads=torch_threads,
         )
         super().__init__(
@@ -240,7 +237,7 @@ class GRPO(OnPolicyAlgorithm):
             gae_lambda=1.0,
             ent_coef=ent_coef,
             vf_coef=0.0,
-            max_grad_norm=max_grad_norm,
+            max_grad_norm=math.inf if max_grad_norm is None else max_grad_norm,  # None: no clipping
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
             stats_window_size=stats_window_size,
@@ -276,7 +273,6 @@ class GRPO(OnPolicyAlgorithm):
         self._branch_pool: BranchPool | None = None
         self._cloner: VecEnvCloner | None = None
         self._seed_rng: np.random.Generator | None = None
-        self._members: np.ndarray | None = None
 
         if self.env is not None and group_mode == "state":
             n_samples = n_steps * self.env.num_envs * group_size
@@ -606,15 +602,7 @@ class GRPO(OnPolicyAlgorithm):
         if not self._agent_step(env, callback, agent_actions=env_actions[::group_size]):
             return False
 
-        obs_rows = rollout_buffer.add_observations(obs)  # type: ignore[arg-type]
-        score_rows = rollout_buffer.add_scores(scores)
-        rollout_buffer.add_samples(
-            obs_rows=np.repeat(obs_rows, group_size),
-            actions=actions,
-            log_probs=log_probs,
-            score_rows=np.repeat(score_rows, group_size),
-            members=self._member_index(n_envs),
-        )
+        rollout_buffer.add_state_groups(obs, actions, log_probs, scores)  # type: ignore[arg-type]
         return True
 
     def _step_without_group(self, env: VecEnv, callback: BaseCallback) -> bool:
@@ -632,13 +620,11 @@ class GRPO(OnPolicyAlgorithm):
             self._branch_pool.check_first_steps(
                 new_obs, rewards, dones, infos, self._n_decisions // env.num_envs
             )
-        if not np.all(np.isfinite(rewards)):
-            k = int(np.flatnonzero(~np.isfinite(rewards))[0])
-            raise ValueError(
-                f"The env returned a non-finite reward ({rewards[k]}) at sub-env index {k}, step "
-                f"{self._n_decisions // env.num_envs} of the agent's trajectory: GRPO cannot rank a group with "
-                "NaN/inf scores. Fix the env's reward."
-            )
+        check_finite_rewards(
+            rewards,
+            np.arange(env.num_envs),
+            f"step {self._n_decisions // env.num_envs} of the agent's trajectory",
+        )
         self.num_timesteps += env.num_envs
         self._n_decisions += env.num_envs
         callback.update_locals(locals())
@@ -656,53 +642,15 @@ class GRPO(OnPolicyAlgorithm):
         assert self._branch_pool is not None
         n_envs, group_size = env.num_envs, self.group_size
         seeds = self._episode_seed_rng().integers(0, 2**31 - 1, size=n_envs)
-        trajectory = self._branch_pool.run_episodes(seeds, self._sample)
-        lengths = trajectory["lengths"]
-        horizon = len(trajectory["obs"])
-        self.num_timesteps += trajectory["n_transitions"]
-        self._n_decisions += trajectory["n_transitions"]
-
-        # rewards[k, t]: reward of copy k at step t (0 after its end)
-        rewards = np.zeros((n_envs * group_size, horizon))
-        for t, (alive, step_rewards) in enumerate(
-            zip(trajectory["copy_index"], trajectory["rewards"], strict=True)
-        ):
-            rewards[alive, t] = step_rewards
-        if self.supervision == "outcome":
-            # Every step of episode j is scored by the episode's return: one score row per group.
-            score_rows = rollout_buffer.add_scores(rewards.sum(axis=1).reshape(n_envs, group_size))
-            rows_per_step = 0  # the same row at every step
-        else:
-            # Step t of member j is scored by its discounted return-to-go, against the members alive at t.
-            returns_to_go = np.zeros_like(rewards)
-            running = np.zeros(len(rewards))
-            for t in reversed(range(horizon)):
-                running = rewards[:, t] + self.gamma * running
-                returns_to_go[:, t] = running
-            alive_mask = np.arange(horizon)[None, :] < lengths[:, None]
-            # rows ordered (t, sub-env): row t * n_envs + i holds the group of sub-env i at step t
-            scores = returns_to_go.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
-            mask = alive_mask.T.reshape(horizon, n_envs, group_size).reshape(-1, group_size)
-            score_rows = rollout_buffer.add_scores(scores, mask)
-            rows_per_step = n_envs
-
-        for t, (obs, copies, actions, log_probs) in enumerate(
-            zip(
-                trajectory["obs"],
-                trajectory["copy_index"],
-                trajectory["actions"],
-                trajectory["log_probs"],
-                strict=True,
-            )
-        ):
-            obs_rows = rollout_buffer.add_observations(obs)
-            group_rows = score_rows[t * rows_per_step + copies // group_size]
-            rollout_buffer.add_samples(obs_rows, actions, log_probs, group_rows, copies % group_size)
+        episodes = self._branch_pool.run_episodes(seeds, self._sample)
+        self.num_timesteps += episodes.n_transitions
+        self._n_decisions += episodes.n_transitions
+        rollout_buffer.add_episode_groups(episodes, self.supervision, self.gamma)
 
         # The group's episodes are the agent's episodes: they follow the current policy.
         for k in range(n_envs * group_size):
-            self.ep_info_buffer.extend([{"r": float(trajectory["raw_returns"][k]), "l": int(lengths[k])}])  # type: ignore[union-attr]
-        record_agent_episodes(env, trajectory["raw_returns"], lengths, group_size)
+            self.ep_info_buffer.extend([{"r": float(episodes.raw_returns[k]), "l": int(episodes.lengths[k])}])  # type: ignore[union-attr]
+        record_agent_episodes(env, episodes.raw_returns, episodes.lengths, group_size)
         callback.update_locals(locals())
         return callback.on_step()
 
@@ -712,12 +660,6 @@ class GRPO(OnPolicyAlgorithm):
             return None
         per_group = actions.reshape(n_envs, self.group_size, -1)
         return ~np.all(per_group == per_group[:, :1], axis=(1, 2))
-
-    def _member_index(self, n_envs: int) -> np.ndarray:
-        """``[0, 1, .., G-1]`` repeated for each sub-env (cached: it is the same at every decision)."""
-        if self._members is None or len(self._members) != n_envs * self.group_size:
-            self._members = np.tile(np.arange(self.group_size), n_envs)
-        return self._members
 
     def _episode_seed_rng(self) -> np.random.Generator:
         if self._seed_rng is None:
@@ -929,89 +871,50 @@ def _repeat_observations(obs: NumpyObs, repeats: int) -> NumpyObs:
     return np.repeat(obs, repeats, axis=0)
 
 
-#: how each real-valued or boolean hyperparameter is type-checked (see sb3_grpo.core.validation)
-_REALS = ("gamma", "kl_coef", "ent_coef", "max_grad_norm")
-_OPTIONAL_REALS = ("clip_range_high", "target_kl")
-_SCHEDULES = ("learning_rate", "clip_range")
+#: GRPO's own rules, beside the ones it shares with the core (``sb3_grpo.core.validation.RULES``)
+_RULES: dict[str, Rule] = {
+    **RULES,
+    "n_steps": Rule(integer=True, minimum=1),
+    "batch_size": Rule(
+        integer=True,
+        minimum=2,
+        hint="with one sample per minibatch normalized advantages are NaN "
+        "(see https://github.com/DLR-RM/stable-baselines3/issues/440)",
+    ),
+    "gamma": Rule(minimum=0, maximum=1),
+    "branch_horizon": Rule(integer=True, minimum=0, hint="0 scores the first reward only"),
+    "branch_interval": Rule(integer=True, minimum=1),
+    "ref_update_interval": Rule(
+        integer=True, minimum=1, optional=True, hint="None keeps the initial policy as reference"
+    ),
+    "target_kl": Rule(minimum=0, strict=True, optional=True),
+}
 
 
-#: the boolean flags among the hyperparameters (checked by ``check_bool``)
-_FLAGS = ("skip_identical_groups", "normalize_advantage", "use_sde")
+@functools.cache
+def _init_annotations() -> dict[str, Any]:
+    return get_type_hints(GRPO.__init__)
 
 
 def _check_load_kwargs(kwargs: dict[str, Any]) -> None:
-    """
-    Check the hyperparameters given to ``GRPO.load`` with the constructor's checks. Each check reads
-    one value (or a value and a fixed bound), so the constructor's defaults stand in for the saved
-    values of the hyperparameters not given.
-    """
-    signature = inspect.signature(GRPO.__init__).parameters
-    params = {name: p.default for name, p in signature.items() if p.default is not inspect.Parameter.empty}
-    params.update((name, value) for name, value in kwargs.items() if name in params)
-    _check_value_types(**{name: params[name] for name in (*_REALS, *_OPTIONAL_REALS, *_SCHEDULES, *_FLAGS)})
-    _validate_hyperparameters(**params)
-
-
-def _check_value_types(**params: Any) -> None:
-    """Reject NaN/inf, strings and bools where numbers are expected, and non-bools for flags."""
-    for name, value in params.items():
-        if name in _REALS or name in _OPTIONAL_REALS or name in _SCHEDULES:
-            check_finite_real(name, value, optional=name in _OPTIONAL_REALS, schedule=name in _SCHEDULES)
-        else:
-            check_bool(name, value)
-
-
-def _validate_hyperparameters(**params: Any) -> None:
-    """Reject bad hyperparameters up front, saying what to change."""
-    choices = {
-        "group_mode": ("state", "episode"),
-        "supervision": ("outcome", "process"),
-        "kl_estimator": ("k1", "k2", "k3"),
-        "advantage_scaling": ("group_std", "batch_std", "none"),
-        "baseline": ("mean", "leave_one_out"),
-        "branch_noise": ("independent", "common"),
+    """Check the hyperparameters given to ``GRPO.load`` by the constructor's rules (each rule reads one value)."""
+    annotations = _init_annotations()
+    given = {
+        name: value
+        for name, value in kwargs.items()
+        if name in _RULES
+        or name == "torch_threads"
+        or annotations.get(name) is bool
+        or is_choice(annotations.get(name))
     }
-    for name, allowed in choices.items():
-        if params[name] not in allowed:
-            raise ValueError(f"Unknown {name}={params[name]!r}: use one of {', '.join(map(repr, allowed))}.")
-    group_size = params["group_size"]
-    if not isinstance(group_size, (int, np.integer)) or group_size < 2:
-        raise ValueError(
-            f"group_size must be an integer >= 2 (got {group_size!r}): a group-relative advantage compares "
-            "at least two members."
-        )
-    horizon = params["branch_horizon"]
-    if not isinstance(horizon, (int, np.integer)) or horizon < 0:
-        raise ValueError(
-            f"branch_horizon must be an integer >= 0 (got {horizon!r}); 0 scores the first reward only."
-        )
-    for name in ("n_steps", "n_epochs", "branch_interval"):
-        if not isinstance(params[name], (int, np.integer)) or params[name] < 1:
-            raise ValueError(f"{name} must be an integer >= 1 (got {params[name]!r}).")
-    if not isinstance(params["batch_size"], (int, np.integer)) or params["batch_size"] < 2:
-        raise ValueError(
-            f"batch_size must be an integer > 1 (got {params['batch_size']!r}): with one sample per minibatch "
-            "normalized advantages are NaN (see https://github.com/DLR-RM/stable-baselines3/issues/440)."
-        )
-    if not 0.0 <= params["gamma"] <= 1.0:
-        raise ValueError(f"gamma must lie in [0, 1] (got {params['gamma']}).")
-    if not callable(params["clip_range"]) and params["clip_range"] <= 0:
-        raise ValueError(f"clip_range must be > 0 (got {params['clip_range']}); 0.1-0.3 is usual.")
-    if params["clip_range_high"] is not None and params["clip_range_high"] <= 0:
-        raise ValueError(f"clip_range_high must be > 0 or None (got {params['clip_range_high']}).")
-    if params["kl_coef"] < 0:
-        raise ValueError(f"kl_coef must be >= 0 (got {params['kl_coef']}); 0 disables the KL penalty.")
-    interval = params["ref_update_interval"]
-    if interval is not None and (not isinstance(interval, (int, np.integer)) or interval < 1):
-        raise ValueError(f"ref_update_interval must be None or an integer >= 1 (got {interval!r}).")
-    if params["ent_coef"] < 0:
-        raise ValueError(f"ent_coef must be >= 0 (got {params['ent_coef']}).")
-    if params["max_grad_norm"] <= 0:
-        raise ValueError(f"max_grad_norm must be > 0 (got {params['max_grad_norm']}).")
-    if params["target_kl"] is not None and params["target_kl"] <= 0:
-        raise ValueError(f"target_kl must be > 0 or None (got {params['target_kl']}).")
-    threads = params["torch_threads"]
-    if threads not in ("auto", None) and (not isinstance(threads, (int, np.integer)) or threads < 1):
+    _check_hyperparameters(**given)
+
+
+def _check_hyperparameters(**values: Any) -> None:
+    """Reject bad hyperparameters up front, each by its one rule, saying what to change."""
+    threads = values.pop("torch_threads", None)
+    check_hyperparameters(values, _init_annotations(), _RULES, schedules=True)
+    if threads not in ("auto", None) and (not is_integer(threads) or threads < 1):
         raise ValueError(
             f"torch_threads must be 'auto', None or an integer >= 1 (got {threads!r}); 'auto' uses one thread "
             "for small policies on the CPU."
