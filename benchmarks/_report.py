@@ -210,7 +210,7 @@ def write_report(
     :return: the paths written, by kind
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Only the default full run writes the unprefixed plots the README shows; any other name (quick_...)
+    # Only the default full run writes the unprefixed plots docs/results.md shows; any other name (quick_...)
     # keeps its own.
     prefix = "" if name == "full" else f"{name}_"
     pngs = (plot_curves(runs, out_dir, thresholds, prefix) if runs else []) + (

@@ -1,6 +1,6 @@
 """Sphinx configuration of the sb3-grpo documentation site (``sphinx-build -W docs docs/_build/html``).
 
-The pages are the Markdown files of ``docs/`` (MyST), plus a few that include parts of the README and an
+The pages are the Markdown files of ``docs/`` (MyST; the changelog page includes ``CHANGELOG.md``) and an
 API reference generated from the docstrings.
 """
 
