@@ -21,7 +21,7 @@ the change-point detectors (GLR-klUCB, ...) and the restart oracle.
 
 Usage::
 
-    python benchmarks/run.py --quick                      # 1-3 min on 2 cores -> benchmarks/results/quick.*
+    python benchmarks/run.py --quick                      # a few minutes on 2 cores -> benchmarks/results/quick.*
     python benchmarks/run.py                              # full mode (hours)
     python benchmarks/run.py --envs CartPole-v1 --seeds 0 1 2 --algos grpo ppo --name cartpole
     python benchmarks/run.py --merge results/a.json results/b.json --name ab   # one report of both
@@ -167,7 +167,9 @@ def main(argv: list[str] | None = None) -> dict[str, Path]:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--quick", action="store_true", help="small budgets, CartPole + bandits, 2 seeds (~5 min)"
+        "--quick",
+        action="store_true",
+        help="small budgets, CartPole + bandits, 2 seeds (a few minutes on 2 cores)",
     )
     parser.add_argument("--envs", nargs="+", choices=list(ENVS), help="envs (default: the mode's)")
     parser.add_argument("--algos", nargs="+", choices=ALGOS, default=list(ALGOS), help="algorithms")
