@@ -77,3 +77,23 @@ def test_mountain_car_continuous_solved_with_zoo_entry() -> None:
     sync_envs_normalization(train_env, eval_env)
     mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=5, deterministic=True)
     assert mean >= 90, f"mean eval return {mean} after {model.num_timesteps} transitions"
+
+
+@pytest.mark.slow
+def test_half_cheetah_runs_with_zoo_entry() -> None:
+    # The HalfCheetah-v5 entry (every branch step learned from, zoo PPO's actor): the untrained policy
+    # scores about -100..0; the sweep's seeds 0-2 scored 532-748 after 25k transitions (docs/benchmarks.md).
+    pytest.importorskip("mujoco")
+    from stable_baselines3.common.vec_env import sync_envs_normalization
+
+    from benchmarks._common import grpo_hyperparams
+    from benchmarks._runners import make_envs
+
+    params = grpo_hyperparams("HalfCheetah-v5")
+    assert params.kwargs["branch_samples"] == "all"
+    train_env, eval_env = make_envs("HalfCheetah-v5", params, seed=0)
+    model = GRPO(params.policy, train_env, seed=0, **params.kwargs)
+    model.learn(25_000)
+    sync_envs_normalization(train_env, eval_env)
+    mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=5, deterministic=True)
+    assert mean >= 300, f"mean eval return {mean} after {model.num_timesteps} transitions"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -436,46 +436,123 @@ class BranchPool:
             score 0 for every member
         :return: ``(n_envs, G)`` scores and the number of env transitions made
         """
+        scores = np.zeros(self.n_envs * self.group_size)
+        n_transitions, discount = 0, 1.0
+        for copies, rewards in self._branch_steps(states, first_actions, sample, horizon, step, active):
+            scores[copies] += discount * rewards  # gamma^h r_h
+            discount *= gamma
+            n_transitions += len(copies)
+        return scores.reshape(self.n_envs, self.group_size), n_transitions
+
+    def record_branches(
+        self,
+        states: Sequence[Any] | None,
+        first: tuple[np.ndarray, NumpyObs, np.ndarray, np.ndarray],
+        sample: Sampler,
+        horizon: int,
+        step: int = 0,
+        active: np.ndarray | None = None,
+    ) -> tuple[GroupEpisodes, int]:
+        """
+        Run the branches of a group per sub-env as :meth:`score_actions` does, and record every step
+        (state mode with ``branch_samples="all"``): each branch is a short episode from the group's
+        state, so the group can be learned from as episode groups are.
+
+        :param states: As in :meth:`score_actions`
+        :param first: The first actions: ready for ``env.step``, the observations they were sampled in
+            (``n_envs * G`` rows, as the policy sees them), as sampled, and their log-probabilities
+        :param sample: Policy sampler of the continuation steps, with log-probabilities (independent
+            samples: each step is learned from)
+        :param horizon: H, the number of policy steps after the first action
+        :param step: Step of the agent's trajectory the groups start from (for error messages)
+        :param active: As in :meth:`score_actions`; the members of a group not run are recorded with one
+            step of reward 0 (advantage 0), and cost no transition
+        :return: The branches (copy ``k`` is member ``k % G`` of sub-env ``k // G``; ``raw_returns`` are
+            the undiscounted sums of the raw rewards) and the number of env transitions made
+        """
+        env_actions, obs, actions, log_probs = first
+        n_copies = self.n_envs * self.group_size
+        episodes = GroupEpisodes(
+            [obs],
+            [np.arange(n_copies)],
+            [actions],
+            [log_probs],
+            [np.zeros(n_copies)],
+            np.zeros(n_copies),
+            np.ones(n_copies, dtype=np.int64),
+        )
+
+        def continue_branches(batch: NumpyObs, groups: np.ndarray) -> np.ndarray:
+            step_env_actions, step_actions, step_log_probs = sample(batch)
+            episodes.obs.append(batch)
+            episodes.actions.append(step_actions)
+            episodes.log_probs.append(step_log_probs)
+            return step_env_actions
+
+        n_transitions = 0
+        for h, (copies, rewards) in enumerate(
+            self._branch_steps(states, env_actions, continue_branches, horizon, step, active, episodes)
+        ):
+            if h == 0:
+                episodes.rewards[0][copies] = rewards
+            else:
+                episodes.copy_index.append(copies)
+                episodes.rewards.append(rewards)
+                episodes.lengths[copies] += 1
+            n_transitions += len(copies)
+        return episodes, n_transitions
+
+    def _branch_steps(
+        self,
+        states: Sequence[Any] | None,
+        first_actions: np.ndarray,
+        sample: ContinuationSampler,
+        horizon: int,
+        step: int,
+        active: np.ndarray | None,
+        episodes: GroupEpisodes | None = None,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """
+        Restore the copies, take the first actions and follow the policy for up to ``horizon`` steps.
+
+        :param episodes: Where to add the raw rewards of each copy (``raw_returns``), if given
+        :return: per step ``h = 0..H``: the copies stepped and their rewards (after the VecEnv's reward
+            transforms); copies leave at termination or truncation
+        """
         n_copies = self.n_envs * self.group_size
         alive = np.arange(n_copies)
         if active is not None:
             alive = alive[np.repeat(active, self.group_size)]
         self._restore(alive, states)
         self.transforms.start_groups(self.group_size)
-        scores = np.zeros(n_copies)
         if len(alive) == 0:
-            return scores.reshape(self.n_envs, self.group_size), 0
-        observations, rewards, done = self._step(alive, first_actions[alive])
+            return
+        where = f"a branch from step {step} of the agent's trajectory"
+        observations, raw_rewards, done = self._step(alive, first_actions[alive])
         first = np.flatnonzero(alive % self.group_size == 0)  # member 0 takes the agent's own action
         self.first_steps = (
             alive[first] // self.group_size,
             [observations[n] for n in first],
-            rewards[first],
+            raw_rewards[first],
             done[first],
         )
-        rewards = self.transforms.rewards(rewards)
-        check_finite_rewards(
-            rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
-        )
-        scores[alive] = rewards
-        n_transitions = len(alive)
-        discount = 1.0
-        for _ in range(horizon):
-            keep = ~done
-            alive, observations = alive[keep], [obs for obs, k in zip(observations, keep, strict=True) if k]
-            if len(alive) == 0:
-                break
-            observations_batch = self.transforms.observations(stack_observations(observations), alive)
-            actions = sample(observations_batch, alive // self.group_size)
-            observations, rewards, done = self._step(alive, actions)
-            rewards = self.transforms.rewards(rewards)
-            check_finite_rewards(
-                rewards, alive // self.group_size, f"a branch from step {step} of the agent's trajectory"
-            )
-            discount *= gamma
-            scores[alive] += discount * rewards
-            n_transitions += len(alive)
-        return scores.reshape(self.n_envs, self.group_size), n_transitions
+        for h in range(horizon + 1):
+            if h > 0:
+                keep = ~done
+                alive, observations = (
+                    alive[keep],
+                    [obs for obs, k in zip(observations, keep, strict=True) if k],
+                )
+                if len(alive) == 0:
+                    return
+                observations_batch = self.transforms.observations(stack_observations(observations), alive)
+                actions = sample(observations_batch, alive // self.group_size)
+                observations, raw_rewards, done = self._step(alive, actions)
+            if episodes is not None:
+                episodes.raw_returns[alive] += raw_rewards
+            rewards = self.transforms.rewards(raw_rewards)
+            check_finite_rewards(rewards, alive // self.group_size, where)
+            yield alive, rewards
 
     def _check_same_start(self, observations: list[Any], seeds: Sequence[int] | np.ndarray) -> None:
         """The G members of a group were reset with one seed: they must start from the same observation."""

@@ -46,6 +46,7 @@ SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
 
 GroupMode = Literal["state", "episode"]
 BranchNoise = Literal["independent", "common"]
+BranchSamples = Literal["first", "all"]
 
 #: Below this many parameters a policy runs on one CPU thread during ``learn()`` (``torch_threads="auto"``).
 _SMALL_POLICY_PARAMETERS = 1_000_000
@@ -125,6 +126,14 @@ class GRPO(OnPolicyAlgorithm):
         shared random numbers (common random numbers, as TRPO's vine rollouts), so that the members'
         scores differ through their first actions, not through the luck of their continuations. The
         first actions, which the group compares, are always independent samples
+    :param branch_samples: State mode: what a group is learned from. "first": the G first actions, each
+        with the group-relative advantage of its branch's score (the vine estimate). "all": every step
+        of every branch, as a short episode group from the group's state with process supervision: the
+        step at ``h`` of member j is scored by its discounted return-to-go over the rest of its branch,
+        ``R_jh = sum_{h'=h..H} gamma^(h'-h) r_jh'``, against the members still running at ``h`` (GRPO's
+        process supervision, DeepSeekMath Sec. 4.1.3). At ``h = 0`` this is the "first" advantage; the
+        continuation steps add ``H`` samples per member for the same transitions. Needs
+        ``branch_noise="independent"`` (continuations learned from must be independent samples)
     :param clip_range: Clipping parameter epsilon (low side, and high side unless ``clip_range_high``
         is given); it can be a function of the current progress remaining (from 1 to 0)
     :param clip_range_high: Upper clipping parameter (DAPO's clip-higher); None: same as clip_range
@@ -179,6 +188,7 @@ class GRPO(OnPolicyAlgorithm):
         supervision: Supervision = "outcome",
         skip_identical_groups: bool = True,
         branch_noise: BranchNoise = "common",
+        branch_samples: BranchSamples = "first",
         clip_range: float | Schedule = 0.2,
         clip_range_high: float | None = None,
         kl_coef: float = 0.0,
@@ -214,6 +224,7 @@ class GRPO(OnPolicyAlgorithm):
             supervision=supervision,
             skip_identical_groups=skip_identical_groups,
             branch_noise=branch_noise,
+            branch_samples=branch_samples,
             clip_range=clip_range,
             clip_range_high=clip_range_high,
             kl_coef=kl_coef,
@@ -258,6 +269,7 @@ class GRPO(OnPolicyAlgorithm):
         self.supervision = supervision
         self.skip_identical_groups = skip_identical_groups
         self.branch_noise = branch_noise
+        self.branch_samples = branch_samples
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
         self.kl_coef = kl_coef
@@ -274,7 +286,7 @@ class GRPO(OnPolicyAlgorithm):
         self._cloner: VecEnvCloner | None = None
         self._seed_rng: np.random.Generator | None = None
 
-        if self.env is not None and group_mode == "state":
+        if self.env is not None and group_mode == "state" and branch_samples == "first":
             n_samples = n_steps * self.env.num_envs * group_size
             if batch_size > n_samples:
                 # As PPO with a batch larger than its buffer: every epoch is one minibatch of the rollout.
@@ -299,6 +311,13 @@ class GRPO(OnPolicyAlgorithm):
 
     # ------------------------------------------------------------------ set-up
     def _setup_model(self) -> None:
+        if self.branch_samples == "all" and self.branch_noise == "common":
+            # here, not in __init__ only: GRPO.load(..., branch_samples=...) sets attributes, then calls this
+            raise ValueError(
+                "branch_samples='all' learns from the continuation steps of the branches, which must then be "
+                "independent samples of the policy; branch_noise='common' draws them from shared random "
+                "numbers. Pass branch_noise='independent' (or keep branch_samples='first')."
+            )
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
         self.rollout_buffer = GroupRolloutBuffer(
@@ -587,22 +606,31 @@ class GRPO(OnPolicyAlgorithm):
         states = None if self._branch_pool.in_workers else self._cloner.get_states()
         group_obs = _repeat_observations(obs, group_size)  # type: ignore[arg-type]
         env_actions, actions, log_probs = self._sample(group_obs)
-        scores, n_branch_transitions = self._branch_pool.score_actions(
-            states,
-            env_actions,
-            self._sample_continuation,
-            self.branch_horizon,
-            self.gamma,
-            step=self._n_decisions // n_envs,
-            active=self._groups_to_run(actions, n_envs) if self.skip_identical_groups else None,
-        )
+        step = self._n_decisions // n_envs
+        active = self._groups_to_run(actions, n_envs) if self.skip_identical_groups else None
+        if self.branch_samples == "all":
+            branches, n_branch_transitions = self._branch_pool.record_branches(
+                states,
+                (env_actions, group_obs, actions, log_probs),
+                self._sample,
+                self.branch_horizon,
+                step,
+                active,
+            )
+        else:
+            scores, n_branch_transitions = self._branch_pool.score_actions(
+                states, env_actions, self._sample_continuation, self.branch_horizon, self.gamma, step, active
+            )
         # The agent follows member 0 of each group: an ordinary sample of the policy.
         self.num_timesteps += n_branch_transitions
         callback.update_locals(locals())  # the group's scores and actions, beside the step's locals
         if not self._agent_step(env, callback, agent_actions=env_actions[::group_size]):
             return False
 
-        rollout_buffer.add_state_groups(obs, actions, log_probs, scores)  # type: ignore[arg-type]
+        if self.branch_samples == "all":
+            rollout_buffer.add_episode_groups(branches, "process", self.gamma)
+        else:
+            rollout_buffer.add_state_groups(obs, actions, log_probs, scores)  # type: ignore[arg-type]
         return True
 
     def _step_without_group(self, env: VecEnv, callback: BaseCallback) -> bool:
