@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import pandas as pd
 import pytest
 from stable_baselines3.common.env_util import make_vec_env
@@ -65,3 +66,30 @@ def test_subproc_monitor_files_hold_the_agents_episodes(mode: str, tmp_path: Pat
     else:  # the agent's own steps (a decision each), less those of unfinished episodes; no branch step
         agent_steps = subproc._n_decisions
         assert agent_steps - N_ENVS * 500 < results["l"].sum() <= agent_steps < subproc.num_timesteps
+
+
+def test_worker_command_writes_each_sub_envs_monitor(tmp_path: Path) -> None:
+    from sb3_grpo.cloning.remote import record_worker_episodes
+
+    env = make_vec_env("CartPole-v1", n_envs=N_ENVS, vec_env_cls=SubprocVecEnv, monitor_dir=str(tmp_path))
+    rows = [[{"r": 12.0, "l": 12}, {"r": 30.5, "l": 31}], [{"r": 9.0, "l": 9}]]
+    try:
+        record_worker_episodes(env, rows)
+        assert env.get_attr("episode_returns") == [[12.0, 30.5], [9.0]]  # the workers' Monitors
+        assert env.get_attr("total_steps") == [43, 9]
+    finally:
+        env.close()
+    for i, episodes in enumerate(rows):
+        written = pd.read_csv(tmp_path / f"{i}.monitor.csv", skiprows=1)
+        assert written[["r", "l"]].to_dict("records") == episodes
+
+
+def test_sub_env_without_monitor_records_nothing() -> None:
+    from sb3_grpo.cloning.remote import record_worker_episodes
+
+    env = SubprocVecEnv([lambda: gym.make("CartPole-v1")])
+    try:
+        record_worker_episodes(env, [[{"r": 1.0, "l": 1}]])  # no Monitor in the chain: nothing to write
+        assert not env.has_attr("episode_returns")
+    finally:
+        env.close()
