@@ -8,6 +8,7 @@
 #
 #   bash benchmarks/sb3_peer_suite.sh                 # all GRPO tests
 #   bash benchmarks/sb3_peer_suite.sh -x tests/test_run.py
+#   bash benchmarks/sb3_peer_suite.sh -n 2 tests       # with pytest-xdist (name the tests folder too)
 set -euo pipefail
 
 PYTHON=${PYTHON:-python}

@@ -12,6 +12,9 @@ the layer's state, see ``layers.WRAPPER_BASE_ATTRIBUTES``).
 :class:`WorkerBranches` keeps GRPO's branch copies of each sub-env in its worker: the worker restores
 them from its own sub-env (no state crosses the pipe) and steps them; the main process sends each worker
 the actions of its copies and reads their transitions back, one round trip per worker per branch step.
+
+:func:`record_worker_episodes` writes episodes that GRPO ran on branch copies (episode mode: the agent's own
+episodes) into each worker's ``Monitor``, which the real sub-env never reports them to.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 import copy
 import itertools
 import pickle
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import cloudpickle
 import gymnasium as gym
 import numpy as np
+from stable_baselines3.common.monitor import Monitor
 
 from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.chain import cloner_for, get_state, make_branch_copy, set_state
@@ -170,6 +175,18 @@ class RemoteCloner:
         except Exception as error:
             return f"{type(error).__name__}: {error}"
 
+    def record_episodes(self, rows: Sequence[dict[str, Any]]) -> str | None:
+        """Add finished episodes to the sub-env's ``Monitor`` (see :func:`record_monitor_episodes`).
+
+        :param rows: one ``{"r": return, "l": length}`` per episode.
+        :return: ``None``, or the error message.
+        """
+        try:
+            record_monitor_episodes(self.env, rows)
+        except Exception as error:
+            return f"{type(error).__name__}: {error}"
+        return None
+
     def close_branches(self) -> None:
         """Close and drop the copies."""
         for branch in self.branches:
@@ -201,6 +218,57 @@ def install(venv: Any) -> None:
     :param venv: the ``SubprocVecEnv``.
     """
     venv.env_is_wrapped(Installer)
+
+
+def record_monitor_episodes(env: gym.Env, rows: Sequence[dict[str, Any]]) -> None:
+    """Add finished episodes to the ``Monitor`` in ``env``'s chain, as ``Monitor.step`` does at an episode's end.
+
+    Each episode goes into the ``Monitor``'s episode lists and step count and, when it has a file, into a
+    line of its CSV file (time: now, since the ``Monitor`` started). Nothing happens without a ``Monitor``.
+
+    :param env: the outermost layer of a sub-env.
+    :param rows: one ``{"r": return, "l": length}`` per episode.
+    """
+    monitor: Any = env
+    while isinstance(monitor, gym.Wrapper) and not isinstance(monitor, Monitor):
+        monitor = monitor.env
+    if not isinstance(monitor, Monitor):
+        return
+    elapsed = time.time() - monitor.t_start
+    for row in rows:
+        monitor.episode_returns.append(row["r"])
+        monitor.episode_lengths.append(row["l"])
+        monitor.episode_times.append(elapsed)
+        monitor.total_steps += row["l"]
+        if monitor.results_writer is not None:
+            monitor.results_writer.write_row({**row, "t": round(elapsed, 6)})
+
+
+def record_worker_episodes(venv: Any, rows: Sequence[Sequence[dict[str, Any]]]) -> None:
+    """Add ``rows[i]`` to the ``Monitor`` of sub-env ``i`` of a ``SubprocVecEnv``, in its worker.
+
+    :param venv: the ``SubprocVecEnv``.
+    :param rows: the episodes of each sub-env, as for :func:`record_monitor_episodes`.
+    :raises RuntimeError: when a worker fails to record them.
+    """
+    if not venv.has_attr(REMOTE_ATTRIBUTE):
+        install(venv)
+    answers = _call_workers(venv.remotes, {i: ("record_episodes", list(part)) for i, part in enumerate(rows)})
+    for i, message in answers.items():
+        if message is not None:
+            raise RuntimeError(f"Sub-env {i} of the SubprocVecEnv failed to record its episodes: {message}")
+
+
+def _call_workers(remotes: Sequence[Any], requests: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
+    """Send ``RemoteCloner(*request)`` to the worker of each sub-env, then read all the answers.
+
+    :param remotes: the ``SubprocVecEnv``'s pipes, one per sub-env.
+    :param requests: the command and its arguments for each sub-env index.
+    :return: the answer of each sub-env index.
+    """
+    for i, request in requests.items():
+        remotes[i].send(("env_method", (REMOTE_ATTRIBUTE, request, {})))
+    return {i: remotes[i].recv() for i in requests}
 
 
 def make_branch_copies(env: gym.Env, n: int) -> list[gym.Env]:
@@ -258,9 +326,7 @@ class WorkerBranches:
 
     def _call_all(self, requests: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
         """Send ``RemoteCloner(*request)`` to the worker of each sub-env, then read all the answers."""
-        for i, request in requests.items():
-            self.remotes[i].send(("env_method", (REMOTE_ATTRIBUTE, request, {})))
-        return {i: self.remotes[i].recv() for i in requests}
+        return _call_workers(self.remotes, requests)
 
     def _by_worker(self, copies: np.ndarray) -> dict[int, slice]:
         """The positions in ``copies`` (ascending copy indices) of each worker's copies, for workers with any."""

@@ -23,9 +23,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import (
     DummyVecEnv,
+    SubprocVecEnv,
     VecCheckNan,
     VecEnv,
     VecEnvWrapper,
@@ -41,7 +41,12 @@ from stable_baselines3.common.vec_env.stacked_observations import StackedObserva
 from sb3_grpo.cloning import CloningError, set_state
 from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.compare import first_difference
-from sb3_grpo.cloning.remote import WorkerBranches, step_copies
+from sb3_grpo.cloning.remote import (
+    WorkerBranches,
+    record_monitor_episodes,
+    record_worker_episodes,
+    step_copies,
+)
 from sb3_grpo.grpo.buffers import GroupEpisodes
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
@@ -237,33 +242,25 @@ def record_agent_episodes(venv: VecEnv, returns: np.ndarray, lengths: np.ndarray
 
     The real sub-envs are never stepped in episode mode, so their ``Monitor`` wrappers would stay empty. Each
     episode is added to the ``Monitor`` of its sub-env (its episode lists and its CSV file, as
-    ``Monitor.step`` would at the episode's end) and to a ``VecMonitor``'s CSV file. The ``Monitor`` wrappers of
-    a ``SubprocVecEnv`` live in its workers and are left alone.
+    ``Monitor.step`` would at the episode's end; in the worker for a ``SubprocVecEnv``) and to a
+    ``VecMonitor``'s CSV file.
 
     :param venv: The training VecEnv (possibly wrapped)
     :param returns: Raw return of each copy (``n_envs * G``, copy ``k`` belongs to sub-env ``k // G``)
     :param lengths: Length of each copy's episode
     :param group_size: G
     """
-    now = time.time()
     rows: list[dict[str, Any]] = [
         {"r": round(float(r), 6), "l": int(n)} for r, n in zip(returns, lengths, strict=True)
     ]
+    per_env = [rows[i : i + group_size] for i in range(0, len(rows), group_size)]
     base = venv.unwrapped
     if isinstance(base, DummyVecEnv):
-        for i, sub_env in enumerate(base.envs):
-            monitor: Any = sub_env
-            while isinstance(monitor, gym.Wrapper) and not isinstance(monitor, Monitor):
-                monitor = monitor.env
-            if not isinstance(monitor, Monitor):
-                continue
-            for row in rows[i * group_size : (i + 1) * group_size]:
-                monitor.episode_returns.append(row["r"])
-                monitor.episode_lengths.append(row["l"])
-                monitor.episode_times.append(now - monitor.t_start)
-                monitor.total_steps += row["l"]
-                if monitor.results_writer is not None:
-                    monitor.results_writer.write_row({**row, "t": round(now - monitor.t_start, 6)})
+        for sub_env, episodes in zip(base.envs, per_env, strict=True):
+            record_monitor_episodes(sub_env, episodes)
+    elif isinstance(base, SubprocVecEnv):
+        record_worker_episodes(base, per_env)
+    now = time.time()
     wrapper: VecEnv = venv
     while isinstance(wrapper, VecEnvWrapper):
         if isinstance(wrapper, VecMonitor):
