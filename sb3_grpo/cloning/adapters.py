@@ -114,7 +114,7 @@ class AttributeAdapter(EnvAdapter):
         values, rng_state = state
         if self.copy_values:
             values = copy.deepcopy(values)
-        env.__dict__.update(zip(self.attributes, values, strict=True))
+        env.__dict__.update(zip(self.attributes, values, strict=False))
         self._restore_rng(env, rng_state)
 
     def __repr__(self) -> str:
@@ -345,7 +345,9 @@ def find_adapter(env: Any) -> EnvAdapter:
     for base in env_type.__mro__[1:]:
         if base in _SUBCLASS_ADAPTERS:
             return _SUBCLASS_ADAPTERS[base]
-    if ("mujoco" in sys.modules or _mujoco_installed()) and _is_mujoco_env(env):
+    # a MuJoCo env's class comes from this module, so it is imported already when env is one
+    mujoco_env = sys.modules.get("gymnasium.envs.mujoco.mujoco_env")
+    if mujoco_env is not None and isinstance(env, mujoco_env.MujocoEnv):
         return MujocoAdapter()
     if env_type.__module__.startswith("ale_py") and hasattr(env, "ale"):
         return AleAdapter()
@@ -362,20 +364,6 @@ def find_adapter(env: Any) -> EnvAdapter:
             stacklevel=3,
         )
     return fallback
-
-
-def _is_mujoco_env(env: Any) -> bool:
-    try:
-        from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
-    except Exception:  # mujoco missing or broken: not a MuJoCo env then
-        return False
-    return isinstance(env, MujocoEnv)
-
-
-def _mujoco_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("mujoco") is not None
 
 
 _BUILTINS_REGISTERED = False

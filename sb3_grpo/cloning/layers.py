@@ -10,7 +10,6 @@ the wrapper's extra attributes.
 from __future__ import annotations
 
 import copy
-from operator import attrgetter
 from typing import Any
 
 import gymnasium as gym
@@ -86,22 +85,20 @@ class LayerHandler:
         raise NotImplementedError
 
 
-class AttributesHandler(LayerHandler):
-    """Immutable attribute values (counters, flags), stored by reference.
+class AttributeHandler(LayerHandler):
+    """One immutable attribute (a counter, a flag), stored by reference.
 
-    :param names: the attribute names.
+    :param name: the attribute's name.
     """
 
-    def __init__(self, *names: str) -> None:
-        self.names = names
-        get = attrgetter(*names)
-        self._get = get if len(names) > 1 else (lambda wrapper: (get(wrapper),))
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-    def get(self, wrapper: Any) -> tuple[Any, ...]:
-        return self._get(wrapper)  # type: ignore[no-any-return]
+    def get(self, wrapper: Any) -> Any:
+        return wrapper.__dict__[self.name]
 
-    def set(self, wrapper: Any, state: tuple[Any, ...]) -> None:
-        wrapper.__dict__.update(zip(self.names, state, strict=True))
+    def set(self, wrapper: Any, state: Any) -> None:
+        wrapper.__dict__[self.name] = state
 
 
 class NativeLayerHandler(LayerHandler):
@@ -131,17 +128,17 @@ class DeepCopyLayerHandler(LayerHandler):
         wrapper.__dict__.update(copy.deepcopy(state))
 
 
-# Render and close flags are left out: they concern render()/close(), not what step()/reset() return.
-_BUILTIN: dict[type, AttributesHandler] = {
-    TimeLimit: AttributesHandler("_elapsed_steps"),
-    OrderEnforcing: AttributesHandler("_has_reset"),
-    PassiveEnvChecker: AttributesHandler(
-        "checked_reset", "checked_step", "checked_data_reuse", "_previous_data"
-    ),
+# OrderEnforcing's render flag is left out: it concerns render(), not what step()/reset() return
+_BUILTIN: dict[type, AttributeHandler] = {
+    TimeLimit: AttributeHandler("_elapsed_steps"),
+    OrderEnforcing: AttributeHandler("_has_reset"),
 }
+#: built-in wrappers without state: PassiveEnvChecker's flags only decide whether its one-time API checks
+#: (which warn) run; they never change what step()/reset() return
+_STATELESS_BUILTIN = (PassiveEnvChecker,)
 
 
-def _builtin_for(wrapper: gym.Wrapper) -> tuple[type, AttributesHandler] | None:
+def _builtin_for(wrapper: gym.Wrapper) -> tuple[type, AttributeHandler] | None:
     """The built-in class and handler of ``wrapper``: its own class's, or a base class's when the subclass
     adds no attribute beyond the base's saved ones (rl_zoo3's ``PatchedTimeLimit``, which replaces
     ``TimeLimit`` in a process that imports the zoo but not in a ``SubprocVecEnv`` worker that does not)."""
@@ -149,7 +146,7 @@ def _builtin_for(wrapper: gym.Wrapper) -> tuple[type, AttributesHandler] | None:
     if handler is not None:
         return type(wrapper), handler
     for base, handler in _BUILTIN.items():
-        if isinstance(wrapper, base) and set(vars(wrapper)) - WRAPPER_BASE_ATTRIBUTES <= set(handler.names):
+        if isinstance(wrapper, base) and set(vars(wrapper)) - WRAPPER_BASE_ATTRIBUTES <= {handler.name}:
             return base, handler
     return None
 
@@ -178,7 +175,7 @@ def find_layer_handler(wrapper: gym.Wrapper) -> LayerHandler | None:
     :return: the handler, or ``None`` when the wrapper has no state (or only statistics).
     """
     wrapper_type = type(wrapper)
-    if isinstance(wrapper, tuple(STATELESS_WRAPPERS)) or is_statistics(wrapper):
+    if isinstance(wrapper, (*_STATELESS_BUILTIN, *STATELESS_WRAPPERS)) or is_statistics(wrapper):
         return None
     builtin = _builtin_for(wrapper)
     if builtin is not None:
