@@ -254,6 +254,7 @@ def test_states_are_opaque_and_checked() -> None:
     env.step(0)
     state = get_state(env)
     assert isinstance(state, ChainState)
+    assert state.key[1:] == ("TimeLimit", "OrderEnforcing", "CartPoleEnv[adapter]")  # PassiveEnvChecker: none
     assert pickle.loads(pickle.dumps(state)).key == state.key
     assert get_state(make_branch_copy(env)).key == state.key
     for bad in [None, (), (1, 2, 3), {"not": "a state"}, np.zeros(3)]:

@@ -16,6 +16,8 @@ import gymnasium as gym
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, RecordEpisodeStatistics, TimeLimit
 from stable_baselines3.common.monitor import Monitor
 
+from sb3_grpo.cloning.adapters import has_native_methods
+
 # Gymnasium's own TimeLimit even where rl_zoo3 has replaced the name by its subclass
 TimeLimit = next(cls for cls in TimeLimit.__mro__ if cls.__module__.startswith("gymnasium."))  # type: ignore[misc,assignment]
 
@@ -180,9 +182,7 @@ def find_layer_handler(wrapper: gym.Wrapper) -> LayerHandler | None:
     builtin = _builtin_for(wrapper)
     if builtin is not None:
         return builtin[1]
-    if callable(getattr(wrapper_type, "get_state", None)) and callable(
-        getattr(wrapper_type, "set_state", None)
-    ):
+    if has_native_methods(wrapper):
         return NativeLayerHandler()
     extra = tuple(sorted(set(vars(wrapper)) - WRAPPER_BASE_ATTRIBUTES))
     if not extra or (
