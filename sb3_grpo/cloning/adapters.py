@@ -10,7 +10,7 @@
 4. :class:`DeepCopyAdapter`, after checking that deep copies of the env step identically, with a
    one-time warning that it is slow.
 
-The wrappers above the unwrapped env are handled by :mod:`sb3_grpo.cloning.wrappers`.
+The wrappers above the unwrapped env are handled by :mod:`sb3_grpo.cloning.layers`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ import numpy as np
 from sb3_grpo.cloning.compare import first_difference
 from sb3_grpo.cloning.protocol import CloningError
 from sb3_grpo.cloning.rng import restore_rng_eager, restore_rng_lazy, save_rng_eager, save_rng_lazy
-
-#: how to snapshot the env's ``np_random``: see :mod:`sb3_grpo.cloning.rng`
-RNG_MODES = ("lazy", "eager", "none")
 
 HOW_TO_FIX = (
     "Two ways out: (1) give the env `get_state()` / `set_state(state)` methods that save and restore "
@@ -62,25 +59,6 @@ class EnvAdapter:
 
     #: how the adapter shows up in reports
     kind: str = "adapter"
-    #: immutable attributes the chain reads/writes directly (see :class:`AttributeAdapter`)
-    flat: tuple[str, ...] = ()
-    #: whether :meth:`get_rest`/:meth:`set_rest` save anything beyond :attr:`flat`
-    has_rest: bool = True
-
-    def get_rest(self, env: Any) -> Any:
-        """The part of the state not in :attr:`flat` (all of it by default).
-
-        :param env: the unwrapped env.
-        """
-        return self.get_state(env)
-
-    def set_rest(self, env: Any, state: Any) -> None:
-        """Restore what :meth:`get_rest` saved.
-
-        :param env: the unwrapped env.
-        :param state: the saved part.
-        """
-        self.set_state(env, state)
 
     def get_state(self, env: Any) -> Any:
         """Return a picklable snapshot of ``env`` that later steps do not change.
@@ -116,7 +94,7 @@ class AttributeAdapter(EnvAdapter):
 
     def __init__(self, attributes: tuple[str, ...], rng: str = "eager", copy_values: bool = False) -> None:
         if rng not in RNG_MODES:
-            raise ValueError(f"rng must be one of {RNG_MODES}, got {rng!r}")
+            raise ValueError(f"rng must be one of {tuple(RNG_MODES)}, got {rng!r}")
         if not attributes:
             raise ValueError("AttributeAdapter needs at least one attribute name")
         self.attributes = tuple(attributes)
@@ -124,32 +102,7 @@ class AttributeAdapter(EnvAdapter):
         self.copy_values = copy_values
         getter = attrgetter(*self.attributes)
         self._get: Callable[[Any], Any] = getter if len(self.attributes) > 1 else (lambda env: (getter(env),))
-        self._save_rng: Callable[[Any], Any] = {
-            "lazy": save_rng_lazy,
-            "eager": save_rng_eager,
-            "none": _no_rng,
-        }[rng]
-        self._restore_rng: Callable[[Any, Any], None] = {  # type: ignore[assignment]
-            "lazy": restore_rng_lazy,
-            "eager": restore_rng_eager,
-            "none": _no_rng_restore,
-        }[rng]
-        self.flat = () if copy_values else self.attributes
-        self.has_rest = bool(copy_values or rng != "none")
-        if not copy_values:  # the rest is only the generator: skip one call level on the hot path
-            self.get_rest = self._save_rng  # type: ignore[method-assign,assignment]
-            self.set_rest = self._restore_rng  # type: ignore[method-assign,assignment]
-
-    def get_rest(self, env: Any) -> Any:
-        if self.copy_values:
-            return copy.deepcopy(self._get(env)), self._save_rng(env)
-        return self._save_rng(env)
-
-    def set_rest(self, env: Any, state: Any) -> None:
-        if self.copy_values:
-            values, state = state
-            env.__dict__.update(zip(self.attributes, copy.deepcopy(values), strict=False))
-        self._restore_rng(env, state)
+        self._save_rng, self._restore_rng = RNG_MODES[rng]
 
     def get_state(self, env: Any) -> tuple[tuple[Any, ...], Any]:
         values = self._get(env)
@@ -161,9 +114,7 @@ class AttributeAdapter(EnvAdapter):
         values, rng_state = state
         if self.copy_values:
             values = copy.deepcopy(values)
-        attributes = env.__dict__
-        for name, value in zip(self.attributes, values, strict=False):
-            attributes[name] = value
+        env.__dict__.update(zip(self.attributes, values, strict=False))
         self._restore_rng(env, rng_state)
 
     def __repr__(self) -> str:
@@ -176,6 +127,14 @@ def _no_rng(env: Any) -> None:
 
 def _no_rng_restore(env: Any, state: Any) -> None:
     return None
+
+
+#: how to snapshot the env's ``np_random`` (see :mod:`sb3_grpo.cloning.rng`): save and restore functions
+RNG_MODES: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], None]]] = {
+    "lazy": (save_rng_lazy, restore_rng_lazy),
+    "eager": (save_rng_eager, restore_rng_eager),
+    "none": (_no_rng, _no_rng_restore),
+}
 
 
 class BlackjackAdapter(EnvAdapter):
@@ -386,7 +345,9 @@ def find_adapter(env: Any) -> EnvAdapter:
     for base in env_type.__mro__[1:]:
         if base in _SUBCLASS_ADAPTERS:
             return _SUBCLASS_ADAPTERS[base]
-    if ("mujoco" in sys.modules or _mujoco_installed()) and _is_mujoco_env(env):
+    # a MuJoCo env's class comes from this module, so it is imported already when env is one
+    mujoco_env = sys.modules.get("gymnasium.envs.mujoco.mujoco_env")
+    if mujoco_env is not None and isinstance(env, mujoco_env.MujocoEnv):
         return MujocoAdapter()
     if env_type.__module__.startswith("ale_py") and hasattr(env, "ale"):
         return AleAdapter()
@@ -403,20 +364,6 @@ def find_adapter(env: Any) -> EnvAdapter:
             stacklevel=3,
         )
     return fallback
-
-
-def _is_mujoco_env(env: Any) -> bool:
-    try:
-        from gymnasium.envs.mujoco.mujoco_env import MujocoEnv
-    except Exception:  # mujoco missing or broken: not a MuJoCo env then
-        return False
-    return isinstance(env, MujocoEnv)
-
-
-def _mujoco_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("mujoco") is not None
 
 
 _BUILTINS_REGISTERED = False

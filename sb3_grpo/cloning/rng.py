@@ -39,8 +39,7 @@ class LazyGenerator:
 
     An instance installed as an env's ``_np_random`` is never materialized: materializing replaces it
     there by the live copy, and :func:`save_rng_lazy` / :func:`restore_rng_lazy` only ever install new,
-    unmaterialized instances. The generated accessors of :mod:`sb3_grpo.cloning.chain` rely on this
-    (while the env still holds the instance they last saw, its frozen generator is the snapshot).
+    unmaterialized instances (so that while the env holds one, its frozen generator is the snapshot).
 
     :param frozen: the snapshot generator; never drawn from.
     :param owner: the unwrapped env whose ``_np_random`` this object stands in for.

@@ -10,10 +10,10 @@ import cloudpickle
 import gymnasium as gym
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
 
-from sb3_grpo.cloning.chain import ChainCloner, cloner_for, make_branch_copy
+from sb3_grpo.cloning.chain import ChainCloner, cloner_for
 from sb3_grpo.cloning.layers import REMOTE_ATTRIBUTE
 from sb3_grpo.cloning.protocol import CloningError
-from sb3_grpo.cloning.remote import install
+from sb3_grpo.cloning.remote import install, make_branch_copies
 
 
 class VecEnvCloner:
@@ -35,12 +35,13 @@ class VecEnvCloner:
         while isinstance(base, VecEnvWrapper):
             base = base.venv
         self.venv = base
-        self._cloners: list[ChainCloner] | None = None
+        #: the sub-envs and their cloners, for a ``DummyVecEnv`` (``None`` for a ``SubprocVecEnv``)
+        self._cloners: list[tuple[gym.Env, ChainCloner]] | None = None
         if isinstance(base, DummyVecEnv):
             cloners = []
             for index, env in enumerate(base.envs):
                 try:
-                    cloners.append(cloner_for(env))
+                    cloners.append((env, cloner_for(env)))
                 except CloningError as error:
                     raise CloningError(f"Sub-env {index} of the DummyVecEnv: {error}") from error
             self._cloners = cloners
@@ -80,8 +81,8 @@ class VecEnvCloner:
         if self._cloners is not None:
             cloners = self._cloners
             if indices is None:
-                return [cloner.get_state() for cloner in cloners]
-            return [cloners[i].get_state() for i in self._indices(indices)]
+                return [cloner.get_state(env) for env, cloner in cloners]
+            return [cloners[i][1].get_state(cloners[i][0]) for i in self._indices(indices)]
         chosen = self._indices(indices)
         answers = self.venv.env_method(REMOTE_ATTRIBUTE, "get_state", indices=chosen)
         states = []
@@ -92,7 +93,7 @@ class VecEnvCloner:
         return states
 
     def set_states(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
-        """Restore states into the real sub-envs (restore in place, ``Monitor`` statistics included).
+        """Restore states into the real sub-envs, in place (their ``Monitor`` statistics are left as they are).
 
         :param states: one state per index, from :meth:`get_states`.
         :param indices: which sub-envs (all by default).
@@ -102,7 +103,8 @@ class VecEnvCloner:
             raise ValueError(f"got {len(states)} states for {len(chosen)} sub-envs")
         if self._cloners is not None:
             for i, state in zip(chosen, states, strict=True):
-                self._cloners[i].set_state(state)
+                env, cloner = self._cloners[i]
+                cloner.set_state(env, state)
             return
         remotes = self.venv.remotes  # type: ignore[attr-defined]
         for i, state in zip(chosen, states, strict=True):
@@ -130,12 +132,11 @@ class VecEnvCloner:
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         if self._cloners is not None:
-            first = make_branch_copy(self._cloners[index].env)
-        else:
-            ok, value = self.venv.env_method(REMOTE_ATTRIBUTE, "branch_copy", indices=[index])[0]
-            if not ok:
-                raise CloningError(f"Sub-env {index} of the SubprocVecEnv cannot be copied: {value}")
-            first = cloudpickle.loads(value)
+            return make_branch_copies(self._cloners[index][0], n)
+        ok, value = self.venv.env_method(REMOTE_ATTRIBUTE, "branch_copy", indices=[index])[0]
+        if not ok:
+            raise CloningError(f"Sub-env {index} of the SubprocVecEnv cannot be copied: {value}")
+        first = cloudpickle.loads(value)
         copies = [first] + [copy.deepcopy(first) for _ in range(n - 1)]
         for branch in copies:
             cloner_for(branch)

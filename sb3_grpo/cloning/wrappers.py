@@ -6,7 +6,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from sb3_grpo.cloning.chain import STATELESS_WRAPPERS, get_state, set_state
+from sb3_grpo.cloning.chain import get_state, set_state
+from sb3_grpo.cloning.layers import STATELESS_WRAPPERS
 from sb3_grpo.cloning.remote import RemoteCloner
 
 
