@@ -435,7 +435,7 @@ class BranchPool:
         """
         scores = np.zeros(self.n_envs * self.group_size)
         n_transitions, discount = 0, 1.0
-        for copies, rewards in self._branch_steps(states, first_actions, sample, horizon, step, active):
+        for copies, _, rewards in self._branch_steps(states, first_actions, sample, horizon, step, active):
             scores[copies] += discount * rewards  # gamma^h r_h
             discount *= gamma
             n_transitions += len(copies)
@@ -487,9 +487,10 @@ class BranchPool:
             return step_env_actions
 
         n_transitions = 0
-        for h, (copies, rewards) in enumerate(
-            self._branch_steps(states, env_actions, continue_branches, horizon, step, active, episodes)
+        for h, (copies, raw_rewards, rewards) in enumerate(
+            self._branch_steps(states, env_actions, continue_branches, horizon, step, active)
         ):
+            episodes.raw_returns[copies] += raw_rewards
             if h == 0:
                 episodes.rewards[0][copies] = rewards
             else:
@@ -507,14 +508,12 @@ class BranchPool:
         horizon: int,
         step: int,
         active: np.ndarray | None,
-        episodes: GroupEpisodes | None = None,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """
         Restore the copies, take the first actions and follow the policy for up to ``horizon`` steps.
 
-        :param episodes: Where to add the raw rewards of each copy (``raw_returns``), if given
-        :return: per step ``h = 0..H``: the copies stepped and their rewards (after the VecEnv's reward
-            transforms); copies leave at termination or truncation
+        :return: per step ``h = 0..H``: the copies stepped, their raw rewards and their rewards after the
+            VecEnv's reward transforms; copies leave at termination or truncation
         """
         n_copies = self.n_envs * self.group_size
         alive = np.arange(n_copies)
@@ -545,11 +544,9 @@ class BranchPool:
                 observations_batch = self.transforms.observations(stack_observations(observations), alive)
                 actions = sample(observations_batch, alive // self.group_size)
                 observations, raw_rewards, done = self._step(alive, actions)
-            if episodes is not None:
-                episodes.raw_returns[alive] += raw_rewards
             rewards = self.transforms.rewards(raw_rewards)
             check_finite_rewards(rewards, alive // self.group_size, where)
-            yield alive, rewards
+            yield alive, raw_rewards, rewards
 
     def _check_same_start(self, observations: list[Any], seeds: Sequence[int] | np.ndarray) -> None:
         """The G members of a group were reset with one seed: they must start from the same observation."""
