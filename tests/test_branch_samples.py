@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_grpo import GRPO
@@ -134,30 +133,6 @@ def test_groups_not_run_give_zero_advantage_and_no_transition() -> None:
     # sub-env 0's two first actions (samples 0 and 1) are recorded with advantage 0
     np.testing.assert_array_equal(buffer.advantages[:2], [0.0, 0.0])
     assert np.abs(buffer.advantages[2:4]).min() > 0
-
-
-@pytest.mark.parametrize("n_envs", [1, 2])
-def test_grpo_learns_from_every_branch_step(n_envs: int) -> None:
-    group_size, horizon, n_steps = 3, 2, 4
-    env = make_vec_env(WallEnv, n_envs=n_envs)
-    model = GRPO(
-        "MlpPolicy",
-        env,
-        n_steps=n_steps,
-        batch_size=8,
-        group_size=group_size,
-        branch_horizon=horizon,
-        branch_interval=1,
-        branch_noise="independent",
-        branch_samples="all",
-        skip_identical_groups=False,
-        seed=0,
-    )
-    model.learn(1)  # one rollout
-    # accounting as with branch_samples="first"; every branch step is a sample
-    assert model.num_timesteps == n_steps * n_envs * (1 + group_size * (1 + horizon))
-    assert model.rollout_buffer.advantages is not None
-    assert len(model.rollout_buffer.advantages) == n_steps * n_envs * group_size * (1 + horizon)
 
 
 def test_all_needs_independent_continuations(tmp_path: Any) -> None:

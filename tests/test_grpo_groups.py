@@ -67,8 +67,15 @@ def test_branch_scores_match_hand_computation() -> None:
     assert n_transitions == 3 * 3
 
 
-def test_num_timesteps_counts_every_transition() -> None:
-    n_envs, group_size, horizon, n_steps = 2, 3, 2, 4
+@pytest.mark.parametrize("n_envs", [1, 2])
+@pytest.mark.parametrize(
+    "branch_samples, branch_noise, samples_per_member",
+    [("first", "common", 1), ("all", "independent", 1 + 2)],  # "all": every one of the H+1 branch steps
+)
+def test_num_timesteps_counts_every_transition(
+    n_envs: int, branch_samples: str, branch_noise: str, samples_per_member: int
+) -> None:
+    group_size, horizon, n_steps = 3, 2, 4
     env = make_vec_env(LineEnv, n_envs=n_envs)
     model = GRPO(
         "MlpPolicy",
@@ -78,6 +85,8 @@ def test_num_timesteps_counts_every_transition() -> None:
         group_size=group_size,
         branch_horizon=horizon,
         branch_interval=1,
+        branch_noise=branch_noise,  # type: ignore[arg-type]
+        branch_samples=branch_samples,  # type: ignore[arg-type]
         skip_identical_groups=False,
         seed=0,
     )
@@ -85,6 +94,8 @@ def test_num_timesteps_counts_every_transition() -> None:
     per_decision = 1 + group_size * (1 + horizon)  # main step + G branches of H+1 steps
     assert model.num_timesteps == n_steps * n_envs * per_decision
     assert model._n_decisions == n_steps * n_envs
+    assert model.rollout_buffer.advantages is not None
+    assert len(model.rollout_buffer.advantages) == n_steps * n_envs * group_size * samples_per_member
 
 
 def test_monitor_sees_only_the_agents_trajectory() -> None:
