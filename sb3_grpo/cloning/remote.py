@@ -23,7 +23,7 @@ import copy
 import itertools
 import pickle
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import cloudpickle
@@ -43,11 +43,36 @@ _PICKLE_FIX = (
 )
 
 
+def _check_pickles(dump: Callable[[], bytes], what: str) -> bytes:
+    """``dump()``, or a :class:`CloningError` that says ``what`` cannot be pickled back and how to fix it."""
+    try:
+        return dump()
+    except Exception as error:
+        raise CloningError(
+            f"{what} cannot be pickled back to the main process ({type(error).__name__}: {error}). {_PICKLE_FIX}"
+        ) from error
+
+
+def answer(reply: tuple[bool, Any], index: int, failure: str, error: type[Exception] = CloningError) -> Any:
+    """The result in a :class:`RemoteCloner` reply from sub-env ``index``; raises ``error`` on a failure.
+
+    :param reply: ``(True, result)`` or ``(False, error message)``.
+    :param index: the sub-env that answered.
+    :param failure: what it failed to do, for the error message ("failed to save its state").
+    :param error: the exception to raise.
+    """
+    ok, value = reply
+    if not ok:
+        raise error(f"Sub-env {index} of the SubprocVecEnv {failure}: {value}")
+    return value
+
+
 class RemoteCloner:
     """Save, restore and copy one env chain inside a ``SubprocVecEnv`` worker, never raising.
 
-    Call it with a command: ``cloner("check")``, ``cloner("get_state")``, ``cloner("set_state", state)``,
-    ``cloner("branch_copy")``.
+    Call it with a command and its arguments: ``cloner("get_state")``, ``cloner("set_state", state)``, ...
+    Every call answers ``(True, result)`` or ``(False, error message)``: an exception raised in a worker
+    would kill it, and the main process would only see a bare ``EOFError``.
 
     :param env: the outermost layer of the sub-env.
     """
@@ -57,135 +82,87 @@ class RemoteCloner:
         self._state_pickles = False
         self.branches: list[gym.Env] = []
 
-    def __call__(self, command: str, *args: Any) -> Any:
-        return getattr(self, command)(*args)
-
-    def check(self) -> str | None:
-        """Prepare cloning (choose adapters).
-
-        :return: ``None`` when the chain can be cloned, else the error message.
-        """
+    def __call__(self, command: str, *args: Any) -> tuple[bool, Any]:
         try:
-            cloner_for(self.env)
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
-        return None
-
-    def get_state(self) -> tuple[bool, Any]:
-        """The chain's state.
-
-        The first state is test-pickled here: a state that cannot be pickled would kill the worker as
-        SB3 sends it back, and the main process would only see a bare ``EOFError``.
-
-        :return: ``(True, state)``, or ``(False, error message)``.
-        """
-        try:
-            state = get_state(self.env)
-            if not self._state_pickles:
-                try:
-                    pickle.dumps(state)
-                except Exception as error:
-                    return False, (
-                        f"its state cannot be pickled back to the main process ({type(error).__name__}: "
-                        f"{error}). {_PICKLE_FIX}"
-                    )
-                self._state_pickles = True
-            return True, state
+            return True, getattr(self, command)(*args)
+        except CloningError as error:
+            return False, str(error)
         except Exception as error:
             return False, f"{type(error).__name__}: {error}"
 
-    def set_state(self, state: Any) -> str | None:
+    def check(self) -> None:
+        """Prepare cloning (choose adapters)."""
+        cloner_for(self.env)
+
+    def get_state(self) -> Any:
+        """The chain's state.
+
+        The first state is test-pickled here: a state that cannot be pickled would kill the worker as
+        SB3 sends it back.
+        """
+        state = get_state(self.env)
+        if not self._state_pickles:
+            _check_pickles(lambda: pickle.dumps(state), "its state")
+            self._state_pickles = True
+        return state
+
+    def set_state(self, state: Any) -> None:
         """Restore a state.
 
         :param state: the saved state.
-        :return: ``None``, or the error message.
         """
-        try:
-            set_state(self.env, state)
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
-        return None
+        set_state(self.env, state)
 
-    def branch_copy(self) -> tuple[bool, Any]:
+    def branch_copy(self) -> bytes:
         """A deep copy of the chain without statistics wrappers (see ``make_branch_copy``).
 
         The copy is sent as ``cloudpickle`` bytes: classes the worker rebuilt by value (an env class
         defined in the training script, under the ``forkserver``/``spawn`` start methods) go back by
         value too, where plain pickle would kill the worker.
-
-        :return: ``(True, cloudpickled copy)``, or ``(False, error message)``.
         """
-        try:
-            branch = make_branch_copy(self.env)
-        except Exception as error:
-            return False, f"{type(error).__name__}: {error}"
-        try:
-            return True, cloudpickle.dumps(branch)
-        except Exception as error:
-            return False, (
-                f"its branch copy cannot be pickled back to the main process ({type(error).__name__}: {error}). "
-                f"{_PICKLE_FIX}"
-            )
+        branch = make_branch_copy(self.env)
+        return _check_pickles(lambda: cloudpickle.dumps(branch), "its branch copy")
 
     # ---- branch copies held in the worker (see WorkerBranches)
-    def make_branches(self, n: int) -> tuple[bool, str]:
+    def make_branches(self, n: int) -> str:
         """Make ``n`` branch copies of the chain here (see :func:`make_branch_copies`).
 
         :param n: how many copies.
-        :return: ``(True, the env's name)``, or ``(False, error message)``.
+        :return: the env's name.
         """
-        try:
-            self.close_branches()
-            self.branches = make_branch_copies(self.env, n)
-        except Exception as error:
-            return False, f"{type(error).__name__}: {error}"
-        return True, env_name(self.env)
+        self.close_branches()
+        self.branches = make_branch_copies(self.env, n)
+        return env_name(self.env)
 
-    def restore_branches(self, members: Sequence[int]) -> str | None:
+    def restore_branches(self, members: Sequence[int]) -> None:
         """Restore the sub-env's current state on the copies ``members``.
 
         :param members: which copies.
-        :return: ``None``, or the error message.
         """
-        try:
-            state = get_state(self.env)
-            for j in members:
-                set_state(self.branches[j], state)
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
-        return None
+        state = get_state(self.env)
+        for j in members:
+            set_state(self.branches[j], state)
 
     def step_branches(self, members: Sequence[int], actions: np.ndarray) -> Any:
         """Step the copies ``members`` with ``actions`` (one row each).
 
-        :return: ``(observations, rewards, done flags)``, or the error message.
+        :return: observations, rewards and done flags.
         """
-        try:
-            return step_copies([self.branches[j] for j in members], actions)
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
+        return step_copies([self.branches[j] for j in members], actions)
 
-    def reset_branches(self, seed: int) -> Any:
+    def reset_branches(self, seed: int) -> list[Any]:
         """Reset every copy with ``seed``.
 
-        :return: the observations, or the error message.
+        :return: the observations.
         """
-        try:
-            return [branch.reset(seed=seed)[0] for branch in self.branches]
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
+        return [branch.reset(seed=seed)[0] for branch in self.branches]
 
-    def record_episodes(self, rows: Sequence[dict[str, Any]]) -> str | None:
+    def record_episodes(self, rows: Sequence[dict[str, Any]]) -> None:
         """Add finished episodes to the sub-env's ``Monitor`` (see :func:`record_monitor_episodes`).
 
         :param rows: one ``{"r": return, "l": length}`` per episode.
-        :return: ``None``, or the error message.
         """
-        try:
-            record_monitor_episodes(self.env, rows)
-        except Exception as error:
-            return f"{type(error).__name__}: {error}"
-        return None
+        record_monitor_episodes(self.env, rows)
 
     def close_branches(self) -> None:
         """Close and drop the copies."""
@@ -254,9 +231,8 @@ def record_worker_episodes(venv: Any, rows: Sequence[Sequence[dict[str, Any]]]) 
     if not venv.has_attr(REMOTE_ATTRIBUTE):
         install(venv)
     answers = _call_workers(venv.remotes, {i: ("record_episodes", list(part)) for i, part in enumerate(rows)})
-    for i, message in answers.items():
-        if message is not None:
-            raise RuntimeError(f"Sub-env {i} of the SubprocVecEnv failed to record its episodes: {message}")
+    for i, reply in answers.items():
+        answer(reply, i, "failed to record its episodes", RuntimeError)
 
 
 def _call_workers(remotes: Sequence[Any], requests: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
@@ -278,7 +254,15 @@ def make_branch_copies(env: gym.Env, n: int) -> list[gym.Env]:
     :param n: how many copies.
     :return: the copies (cloners chosen).
     """
-    first = make_branch_copy(env)
+    return copies_of(make_branch_copy(env), n)
+
+
+def copies_of(first: gym.Env, n: int) -> list[gym.Env]:
+    """``first`` and ``n - 1`` deep copies of it, each with its cloner chosen.
+
+    :param first: a branch copy.
+    :param n: how many copies in all.
+    """
     copies = [first] + [copy.deepcopy(first) for _ in range(n - 1)]
     for branch in copies:
         cloner_for(branch)
@@ -316,13 +300,8 @@ class WorkerBranches:
         self.remotes = venv.remotes
         self.group_size = group_size
         #: the name of each sub-env's env (for error messages)
-        self.names: list[str] = []
-        for i, (ok, value) in enumerate(
-            self._call_all({i: ("make_branches", group_size) for i in range(len(self.remotes))}).values()
-        ):
-            if not ok:
-                raise CloningError(f"Sub-env {i} of the SubprocVecEnv cannot be copied: {value}")
-            self.names.append(value)
+        replies = self._call_all({i: ("make_branches", group_size) for i in range(len(self.remotes))})
+        self.names: list[str] = [answer(reply, i, "cannot be copied") for i, reply in replies.items()]
 
     def _call_all(self, requests: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
         """Send ``RemoteCloner(*request)`` to the worker of each sub-env, then read all the answers."""
@@ -342,11 +321,8 @@ class WorkerBranches:
         requests = {
             i: ("restore_branches", (copies[part] % self.group_size).tolist()) for i, part in parts.items()
         }
-        for i, message in self._call_all(requests).items():
-            if message is not None:
-                raise CloningError(
-                    f"Sub-env {i} of the SubprocVecEnv failed to restore a branch copy: {message}"
-                )
+        for i, reply in self._call_all(requests).items():
+            answer(reply, i, "failed to restore a branch copy")
 
     def step(self, copies: np.ndarray, actions: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
         """Step ``copies`` (ascending copy indices) with ``actions`` (one row each).
@@ -360,14 +336,13 @@ class WorkerBranches:
         }
         observations: list[Any] = []
         rewards, done = [], []
-        for i, answer in self._call_all(requests).items():
-            if isinstance(answer, str):
-                raise RuntimeError(
-                    f"A branch copy of sub-env {i} of the SubprocVecEnv failed to step: {answer}"
-                )
-            observations += answer[0]
-            rewards.append(answer[1])
-            done.append(answer[2])
+        for i, reply in self._call_all(requests).items():
+            step_observations, step_rewards, step_done = answer(
+                reply, i, "failed to step a branch copy", RuntimeError
+            )
+            observations += step_observations
+            rewards.append(step_rewards)
+            done.append(step_done)
         return observations, np.concatenate(rewards), np.concatenate(done)
 
     def reset(self, seeds: Sequence[int] | np.ndarray) -> list[Any]:
@@ -375,14 +350,10 @@ class WorkerBranches:
 
         :return: the observations of all copies, in copy order.
         """
-        answers = self._call_all({i: ("reset_branches", int(seed)) for i, seed in enumerate(seeds)})
+        replies = self._call_all({i: ("reset_branches", int(seed)) for i, seed in enumerate(seeds)})
         observations: list[Any] = []
-        for i, answer in answers.items():
-            if isinstance(answer, str):
-                raise RuntimeError(
-                    f"A branch copy of sub-env {i} of the SubprocVecEnv failed to reset: {answer}"
-                )
-            observations += answer
+        for i, reply in replies.items():
+            observations += answer(reply, i, "failed to reset its branch copies", RuntimeError)
         return observations
 
     def close(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +12,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from sb3_grpo.cloning.chain import ChainCloner, cloner_for
 from sb3_grpo.cloning.layers import REMOTE_ATTRIBUTE
 from sb3_grpo.cloning.protocol import CloningError
-from sb3_grpo.cloning.remote import install, make_branch_copies
+from sb3_grpo.cloning.remote import answer, copies_of, install, make_branch_copies
 
 
 class VecEnvCloner:
@@ -48,9 +47,8 @@ class VecEnvCloner:
         elif isinstance(base, SubprocVecEnv):
             if not base.has_attr(REMOTE_ATTRIBUTE):  # a CloneableWrapper has one; else install one
                 install(base)
-            for index, message in enumerate(base.env_method(REMOTE_ATTRIBUTE, "check")):
-                if message is not None:
-                    raise CloningError(f"Sub-env {index} of the SubprocVecEnv: {message}")
+            for index, reply in enumerate(base.env_method(REMOTE_ATTRIBUTE, "check")):
+                answer(reply, index, "cannot be cloned")
         else:
             raise CloningError(
                 f"VecEnvCloner supports DummyVecEnv and SubprocVecEnv (possibly wrapped), got "
@@ -84,13 +82,11 @@ class VecEnvCloner:
                 return [cloner.get_state(env) for env, cloner in cloners]
             return [cloners[i][1].get_state(cloners[i][0]) for i in self._indices(indices)]
         chosen = self._indices(indices)
-        answers = self.venv.env_method(REMOTE_ATTRIBUTE, "get_state", indices=chosen)
-        states = []
-        for index, (ok, value) in zip(chosen, answers, strict=True):
-            if not ok:
-                raise CloningError(f"Sub-env {index} of the SubprocVecEnv failed to save its state: {value}")
-            states.append(value)
-        return states
+        replies = self.venv.env_method(REMOTE_ATTRIBUTE, "get_state", indices=chosen)
+        return [
+            answer(reply, index, "failed to save its state")
+            for index, reply in zip(chosen, replies, strict=True)
+        ]
 
     def set_states(self, states: Sequence[Any], indices: Sequence[int] | None = None) -> None:
         """Restore states into the real sub-envs, in place (their ``Monitor`` statistics are left as they are).
@@ -109,10 +105,9 @@ class VecEnvCloner:
         remotes = self.venv.remotes  # type: ignore[attr-defined]
         for i, state in zip(chosen, states, strict=True):
             remotes[i].send(("env_method", (REMOTE_ATTRIBUTE, ("set_state", state), {})))
-        errors = [(i, remotes[i].recv()) for i in chosen]
-        for i, message in errors:
-            if message is not None:
-                raise CloningError(f"Sub-env {i} of the SubprocVecEnv failed to restore a state: {message}")
+        replies = [(i, remotes[i].recv()) for i in chosen]
+        for i, reply in replies:
+            answer(reply, i, "failed to restore a state")
 
     def make_branch_envs(self, index: int, n: int) -> list[gym.Env]:
         """Make ``n`` private copies of sub-env ``index`` in this process, for stepping branches.
@@ -133,11 +128,5 @@ class VecEnvCloner:
             raise ValueError(f"n must be >= 1, got {n}")
         if self._cloners is not None:
             return make_branch_copies(self._cloners[index][0], n)
-        ok, value = self.venv.env_method(REMOTE_ATTRIBUTE, "branch_copy", indices=[index])[0]
-        if not ok:
-            raise CloningError(f"Sub-env {index} of the SubprocVecEnv cannot be copied: {value}")
-        first = cloudpickle.loads(value)
-        copies = [first] + [copy.deepcopy(first) for _ in range(n - 1)]
-        for branch in copies:
-            cloner_for(branch)
-        return copies
+        (reply,) = self.venv.env_method(REMOTE_ATTRIBUTE, "branch_copy", indices=[index])
+        return copies_of(cloudpickle.loads(answer(reply, index, "cannot be copied")), n)
