@@ -11,10 +11,11 @@ from gymnasium import spaces
 from gymnasium.wrappers import TimeLimit
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
 from sb3_grpo import GRPO
-from sb3_grpo.cloning import CloningError
+from sb3_grpo.cloning import CloningError, check_cloneable
+from sb3_grpo.cloning.chain import cloner_for
 
 SMALL: dict[str, Any] = {"n_steps": 8, "batch_size": 32, "branch_horizon": 2, "seed": 0}
 
@@ -67,11 +68,65 @@ def _walk_env(env_class: type) -> DummyVecEnv:
     return DummyVecEnv([lambda: Monitor(TimeLimit(env_class(), max_episode_steps=100))])
 
 
-@pytest.mark.parametrize("env_class", [ForgetfulWalk, GlobalRandomWalk])
-def test_broken_clones_are_caught(env_class: type) -> None:
-    model = GRPO("MlpPolicy", _walk_env(env_class), **SMALL)
+def test_broken_clones_are_caught() -> None:
+    model = GRPO("MlpPolicy", _walk_env(ForgetfulWalk), **SMALL)
     with pytest.raises(CloningError, match=r"did not reproduce the real env at step \d+.*(obs|reward)"):
         model.learn(20_000)
+
+
+class GlobalCoinWalk(Walk):
+    """Draws from numpy's global generator at every step: its episodes end on a global coin flip."""
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        obs, reward, _, truncated, info = super().step(action)
+        return obs, reward, bool(np.random.random() < 0.3), truncated, info  # noqa: NPY002
+
+
+@pytest.mark.parametrize("env_class", [GlobalRandomWalk, GlobalCoinWalk])
+def test_global_generator_envs_are_rewound(env_class: type) -> None:
+    # one sub-env: GRPO sets np.random back after each group's branches, so the real env draws what
+    # member 0 drew and the runtime check (every group) passes; without the rewinding it fails within
+    # a few groups (GlobalCoinWalk) or a few hundred (GlobalRandomWalk)
+    model = GRPO("MlpPolicy", _walk_env(env_class), **SMALL)
+    model.learn(20_000)
+    assert model._branch_pool is not None and model._branch_pool.rewind_global_generators
+    assert model._n_decisions >= 1000
+
+
+def test_global_generator_envs_in_one_process_are_refused() -> None:
+    venv = DummyVecEnv([lambda: Monitor(TimeLimit(GlobalCoinWalk(), max_episode_steps=100))] * 2)
+    model = GRPO("MlpPolicy", venv, **SMALL)
+    with pytest.raises(
+        CloningError, match=r"2 sub-envs .* draws from the process's global random .*n_envs=1"
+    ):
+        model.learn(100)
+
+
+def test_global_generator_envs_in_subproc_workers_are_rewound() -> None:
+    # a process per sub-env: each worker rewinds its own global generators
+    venv = make_vec_env(
+        GlobalCoinWalk, n_envs=2, seed=0, vec_env_cls=SubprocVecEnv, vec_env_kwargs={"start_method": "fork"}
+    )
+    try:
+        model = GRPO("MlpPolicy", venv, **SMALL)
+        model.learn(2000)
+        assert model._n_decisions >= 200
+    finally:
+        venv.close()
+
+
+def test_fallback_check_leaves_the_global_generators_alone() -> None:
+    np.random.seed(7)  # noqa: NPY002
+    env = TimeLimit(GlobalCoinWalk(), max_episode_steps=100)
+    env.reset(seed=0)
+    cloner = cloner_for(env)
+    assert cloner.method == "deepcopy fallback" and cloner.draws_from_global_generators
+    assert np.random.random() == np.random.RandomState(7).random()  # noqa: NPY002
+    walk = TimeLimit(Walk(), max_episode_steps=100)
+    walk.reset(seed=0)
+    assert not cloner_for(walk).draws_from_global_generators
+    report = check_cloneable(env, n_steps=50)
+    assert report.ok and "global random generators" in report.recommendation
 
 
 def test_reward_shaping_monitor_is_caught() -> None:

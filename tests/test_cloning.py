@@ -152,11 +152,22 @@ class BrokenCopyEnv(StochasticEnv):
 
 
 class GlobalRandomEnv(StochasticEnv):
-    """Draws from numpy's global generator: hidden state no copy captures."""
+    """Draws from numpy's global generator: no copy holds it, but GRPO can rewind it."""
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
         obs, _, terminated, truncated, info = super().step(action)
         return obs, float(np.random.random()), terminated, truncated, info  # noqa: NPY002
+
+
+_SHARED_GENERATOR = np.random.default_rng(0)
+
+
+class SharedGeneratorEnv(StochasticEnv):
+    """Draws from a module-level generator: hidden state no copy captures."""
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        obs, _, terminated, truncated, info = super().step(action)
+        return obs, float(_SHARED_GENERATOR.random()), terminated, truncated, info
 
 
 class CountingWrapper(gym.Wrapper):
@@ -534,11 +545,25 @@ def test_hidden_state_is_reported() -> None:
         check_cloneable(env, n_steps=50, raise_error=True)
 
 
-def test_global_random_env_is_refused_by_fallback() -> None:
+def test_shared_generator_env_is_refused_by_fallback() -> None:
+    env = SharedGeneratorEnv()
+    env.reset(seed=0)
+    with pytest.raises(CloningError, match=r"diverge .*module-level np\.random\.default_rng"):
+        get_state(env)
+
+
+def test_global_generator_env_is_flagged_by_fallback() -> None:
+    # its copies replay when np.random is rewound (GRPO does it, see tests/test_clone_check.py)
     env = GlobalRandomEnv()
     env.reset(seed=0)
-    with pytest.raises(CloningError, match="diverge"):
-        get_state(env)
+    state = get_state(env)
+    assert cloner_for(env).draws_from_global_generators
+    assert not cloner_for(StochasticEnv()).draws_from_global_generators
+    before = np.random.get_state()  # noqa: NPY002
+    expected = [env.step(1)[1] for _ in range(5)]
+    np.random.set_state(before)  # noqa: NPY002
+    set_state(env, state)
+    assert [env.step(1)[1] for _ in range(5)] == expected
 
 
 def test_unpicklable_state_is_flagged() -> None:

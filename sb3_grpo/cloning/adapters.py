@@ -27,7 +27,15 @@ import numpy as np
 
 from sb3_grpo.cloning.compare import first_difference
 from sb3_grpo.cloning.protocol import CloningError
-from sb3_grpo.cloning.rng import restore_rng_eager, restore_rng_lazy, save_rng_eager, save_rng_lazy
+from sb3_grpo.cloning.rng import (
+    global_generators_moved,
+    restore_global_generators,
+    restore_rng_eager,
+    restore_rng_lazy,
+    save_global_generators,
+    save_rng_eager,
+    save_rng_lazy,
+)
 
 HOW_TO_FIX = (
     "Two ways out: (1) give the env `get_state()` / `set_state(state)` methods that save and restore "
@@ -59,6 +67,9 @@ class EnvAdapter:
 
     #: how the adapter shows up in reports
     kind: str = "adapter"
+    #: whether the env draws from the process's global generators (``np.random``, ``random``): its copies
+    #: then reproduce it only when the global generators are rewound to where they were at the save
+    draws_from_global_generators: bool = False
 
     def get_state(self, env: Any) -> Any:
         """Return a picklable snapshot of ``env`` that later steps do not change.
@@ -248,6 +259,29 @@ class DeepCopyAdapter(EnvAdapter):
         env.__dict__.clear()
         env.__dict__.update(restored)
 
+    def _probe(self, env: Any, state: dict[str, Any], actions: list[Any]) -> list[Any]:
+        """Restore ``state`` on a blank env of ``env``'s class and step it with ``actions``; its outputs."""
+        probe = object.__new__(type(env))
+        outputs: list[Any] = []
+        try:
+            self.set_state(probe, state)
+            if probe.__dict__.get("_np_random") is None:  # not seeded yet: same stream for both probes
+                probe.__dict__["_np_random"] = np.random.default_rng(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for action in actions:
+                    result = probe.step(action)
+                    outputs.append(result)
+                    if result[2] or result[3]:
+                        break
+        except Exception as error:
+            raise CloningError(
+                f"Cannot clone env {env_name(env)!r} ({type(env).__qualname__}): a deep copy of it fails to "
+                f"step ({type(error).__name__}: {error}), so it holds state that copy.deepcopy loses "
+                f"(Box2D bodies, C handles...). {HOW_TO_FIX}"
+            ) from error
+        return outputs
+
     def verify(self, env: Any, n_steps: int = 5) -> None:
         """Prove that restored copies of ``env`` step, and step identically.
 
@@ -270,34 +304,24 @@ class DeepCopyAdapter(EnvAdapter):
         action_space.seed(0)
         actions = [action_space.sample() for _ in range(n_steps)]
         runs: list[list[Any]] = []
-        for _ in range(2):
-            probe = object.__new__(type(env))
-            outputs: list[Any] = []
-            try:
-                self.set_state(probe, state)
-                if probe.__dict__.get("_np_random") is None:  # not seeded yet: same stream for both probes
-                    probe.__dict__["_np_random"] = np.random.default_rng(0)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    for action in actions:
-                        result = probe.step(action)
-                        outputs.append(result)
-                        if result[2] or result[3]:
-                            break
-            except Exception as error:
-                raise CloningError(
-                    f"Cannot clone env {name!r} ({type(env).__qualname__}): a deep copy of it fails to step "
-                    f"({type(error).__name__}: {error}), so it holds state that copy.deepcopy loses "
-                    f"(Box2D bodies, C handles...). {HOW_TO_FIX}"
-                ) from error
-            runs.append(outputs)
+        # both probes draw the same numbers from the global generators (as GRPO rewinds them for its
+        # copies), and the caller's global streams are left where they were
+        global_generators = save_global_generators()
+        try:
+            for _ in range(2):
+                restore_global_generators(global_generators)
+                runs.append(self._probe(env, state, actions))
+                self.draws_from_global_generators |= global_generators_moved(global_generators)
+        finally:
+            restore_global_generators(global_generators)
         for step, (first, second) in enumerate(zip(*runs, strict=False)):
             diff = first_difference(first, second, "(obs, reward, terminated, truncated, info)")
             if diff is not None:
                 raise CloningError(
                     f"Cannot clone env {name!r} ({type(env).__qualname__}): two deep copies of the same "
                     f"state diverge at step {step} ({diff}), so the env depends on state outside itself "
-                    f"(a global random number generator, a file, a process...). {HOW_TO_FIX}"
+                    f"(a random generator shared outside it, such as a module-level np.random.default_rng(), a file, "
+                    f"a process...). {HOW_TO_FIX}"
                 )
 
 

@@ -80,6 +80,11 @@ class ChainCloner:
         self._warned = False
 
     @property
+    def draws_from_global_generators(self) -> bool:
+        """Whether the unwrapped env draws from ``np.random``/``random`` (see ``EnvAdapter``)."""
+        return self.adapter.draws_from_global_generators
+
+    @property
     def method(self) -> str:
         """How the unwrapped env is cloned: ``"native"``, ``"adapter"`` or ``"deepcopy fallback"``."""
         return self.adapter.kind

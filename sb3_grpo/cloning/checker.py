@@ -15,6 +15,7 @@ from sb3_grpo.cloning.adapters import HOW_TO_FIX, env_name
 from sb3_grpo.cloning.chain import cloner_for, get_state, make_branch_copy, set_state
 from sb3_grpo.cloning.compare import first_difference
 from sb3_grpo.cloning.protocol import CloningError
+from sb3_grpo.cloning.rng import restore_global_generators, save_global_generators
 
 _FIELDS = ("obs", "reward", "terminated", "truncated", "info")
 
@@ -167,6 +168,7 @@ def check_cloneable(
     """
     report = CloneCheckReport(env_id=env_name(env), ok=False)
     pickle_error = ""
+    global_generators = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -178,6 +180,9 @@ def check_cloneable(
         action_space.seed(seed)
         actions = [action_space.sample() for _ in range(n_steps)]
         state = get_state(env)
+        # an env that draws from np.random/random replays only from the same global state (GRPO rewinds
+        # them for such an env's copies)
+        global_generators = save_global_generators() if cloner.draws_from_global_generators else None
         try:
             pickled = pickle.loads(pickle.dumps(state))
         except Exception as error:
@@ -191,6 +196,8 @@ def check_cloneable(
         replays = [("restore", state)] + ([("pickled", pickled)] if pickled is not None else [])
         for name, saved in replays:
             _restore_in_place(env, saved)
+            if global_generators is not None:
+                restore_global_generators(global_generators)
             got, _ = _run(env, actions)
             report.divergence = _compare(expected, got, name)
             if report.divergence is not None:
@@ -199,6 +206,8 @@ def check_cloneable(
             branch = make_branch_copy(env)
             try:
                 set_state(branch, state)
+                if global_generators is not None:
+                    restore_global_generators(global_generators)
                 got, _ = _run(branch, actions)
             finally:
                 branch.close()
@@ -233,6 +242,12 @@ def check_cloneable(
             )
     elif report.error is not None and not report.recommendation:
         report.recommendation = HOW_TO_FIX
+    if report.error is None and report.divergence is None and global_generators is not None:
+        report.recommendation = (
+            "the env draws from the process's global random generators (np.random or random): GRPO rewinds "
+            "them for its copies, which is exact with one sub-env per process (n_envs=1 or SubprocVecEnv); "
+            "drawing from self.np_random instead makes it exact everywhere."
+        )
     if not report.picklable:
         note = f"the state cannot be pickled ({pickle_error}); SubprocVecEnv needs picklable states."
         report.recommendation = f"{report.recommendation} Also, {note}" if report.recommendation else note

@@ -35,6 +35,7 @@ from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.chain import cloner_for, get_state, make_branch_copy, set_state
 from sb3_grpo.cloning.layers import REMOTE_ATTRIBUTE
 from sb3_grpo.cloning.protocol import CloningError
+from sb3_grpo.cloning.rng import GlobalGenerators, restore_global_generators, save_global_generators
 
 _PICKLE_FIX = (
     "Make everything the env holds picklable: define the env class and the classes of its state in an "
@@ -81,6 +82,11 @@ class RemoteCloner:
         self.env = env
         self._state_pickles = False
         self.branches: list[gym.Env] = []
+        #: for copies of an env that draws from ``np.random``/``random``: the worker's global generators at
+        #: the group's start (what the real sub-env will draw from) and where the branches left them
+        self._rewinds = False
+        self._real_generators: GlobalGenerators | None = None
+        self._branch_generators: GlobalGenerators | None = None
 
     def __call__(self, command: str, *args: Any) -> tuple[bool, Any]:
         try:
@@ -132,6 +138,7 @@ class RemoteCloner:
         """
         self.close_branches()
         self.branches = make_branch_copies(self.env, n)
+        self._rewinds = any(cloner_for(branch).draws_from_global_generators for branch in self.branches)
         return env_name(self.env)
 
     def restore_branches(self, members: Sequence[int]) -> None:
@@ -142,13 +149,23 @@ class RemoteCloner:
         state = get_state(self.env)
         for j in members:
             set_state(self.branches[j], state)
+        if self._rewinds:
+            self._real_generators = self._branch_generators = save_global_generators()
 
     def step_branches(self, members: Sequence[int], actions: np.ndarray) -> Any:
         """Step the copies ``members`` with ``actions`` (one row each).
 
         :return: observations, rewards and done flags.
         """
-        return step_copies([self.branches[j] for j in members], actions)
+        if self._real_generators is None or self._branch_generators is None:
+            return step_copies([self.branches[j] for j in members], actions)
+        # the copies draw on from where they left the global generators; the real sub-env from the start
+        restore_global_generators(self._branch_generators)
+        try:
+            return step_copies([self.branches[j] for j in members], actions)
+        finally:
+            self._branch_generators = save_global_generators()
+            restore_global_generators(self._real_generators)
 
     def reset_branches(self, seed: int) -> list[Any]:
         """Reset every copy with ``seed``.

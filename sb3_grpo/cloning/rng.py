@@ -13,6 +13,7 @@ Two strategies, both exact:
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
@@ -140,3 +141,29 @@ def restore_rng_eager(env: Any, state: dict[str, Any] | None) -> None:
         env._np_random = np.random.Generator(bit_generator)
     else:
         current.bit_generator.state = state
+
+
+# ---- the process's global generators (an env that draws from them cannot be copied, only rewound)
+GlobalGenerators = tuple[Any, Any]
+
+
+def save_global_generators() -> GlobalGenerators:
+    """The state of the process's global generators: numpy's legacy ``np.random`` and Python's ``random``.
+
+    About 50 us: taken only for envs that draw from them (``DeepCopyAdapter.verify`` finds which).
+    """
+    return np.random.get_state(), random.getstate()  # noqa: NPY002
+
+
+def restore_global_generators(saved: GlobalGenerators) -> None:
+    """Set the process's global generators back to ``saved`` (from :func:`save_global_generators`)."""
+    np.random.set_state(saved[0])  # noqa: NPY002
+    random.setstate(saved[1])
+
+
+def global_generators_moved(saved: GlobalGenerators) -> bool:
+    """Whether anything drew from the process's global generators since ``saved`` was taken."""
+    numpy_now, python_now = save_global_generators()
+    numpy_then, python_then = saved
+    same_numpy = numpy_now[2:] == numpy_then[2:] and np.array_equal(numpy_now[1], numpy_then[1])
+    return not (same_numpy and python_now == python_then)

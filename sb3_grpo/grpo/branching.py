@@ -47,6 +47,7 @@ from sb3_grpo.cloning.remote import (
     record_worker_episodes,
     step_copies,
 )
+from sb3_grpo.cloning.rng import restore_global_generators, save_global_generators
 from sb3_grpo.grpo.buffers import GroupEpisodes
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
@@ -292,6 +293,9 @@ class BranchPool:
     :param transforms: The VecEnv wrappers' transforms
     :param max_episode_steps: Safety cap on the length of a branch episode (episode mode)
     :param workers: The copies held in a ``SubprocVecEnv``'s workers, instead of ``branch_envs``
+    :param rewind_global_generators: Set the process's global generators (``np.random``, ``random``) back
+        after each group's branches, for copies of an env that draws from them (one sub-env only): its
+        member 0 then draws what the real env will draw at its next step
     """
 
     def __init__(
@@ -300,8 +304,10 @@ class BranchPool:
         transforms: VecTransforms,
         max_episode_steps: int = 100_000,
         workers: WorkerBranches | None = None,
+        rewind_global_generators: bool = False,
     ) -> None:
         self.workers = workers
+        self.rewind_global_generators = rewind_global_generators
         if workers is not None:
             self.n_envs, self.group_size = len(workers.names), workers.group_size
             self.envs: list[gym.Env] = []
@@ -515,6 +521,23 @@ class BranchPool:
         :return: per step ``h = 0..H``: the copies stepped, their raw rewards and their rewards after the
             VecEnv's reward transforms; copies leave at termination or truncation
         """
+        global_generators = save_global_generators() if self.rewind_global_generators else None
+        try:
+            yield from self._branch_steps_from(states, first_actions, sample, horizon, step, active)
+        finally:
+            if global_generators is not None:
+                restore_global_generators(global_generators)
+
+    def _branch_steps_from(
+        self,
+        states: Sequence[Any] | None,
+        first_actions: np.ndarray,
+        sample: ContinuationSampler,
+        horizon: int,
+        step: int,
+        active: np.ndarray | None,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`_branch_steps` without the rewinding of the global generators."""
         n_copies = self.n_envs * self.group_size
         alive = np.arange(n_copies)
         if active is not None:

@@ -27,6 +27,8 @@ from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
 
 from sb3_grpo.callbacks import warn_step_paced_callbacks
 from sb3_grpo.cloning import CloningError, VecEnvCloner
+from sb3_grpo.cloning.adapters import env_name
+from sb3_grpo.cloning.chain import cloner_for
 from sb3_grpo.cloning.remote import WorkerBranches
 from sb3_grpo.core.advantages import AdvantageScaling, Baseline
 from sb3_grpo.core.objective import KLEstimator, grpo_loss
@@ -439,7 +441,18 @@ class GRPO(OnPolicyAlgorithm):
                 ) from error
             branch_envs = self._fresh_env_copies(env)
         _close_with(env, [branch for group in branch_envs for branch in group])
-        return BranchPool(branch_envs, transforms)
+        rewind = self.group_mode == "state" and any(
+            cloner_for(branch).draws_from_global_generators for group in branch_envs for branch in group
+        )
+        if rewind and env.num_envs > 1:
+            raise CloningError(
+                f"GRPO(group_mode='state') cannot clone the {env.num_envs} sub-envs of this VecEnv: their env "
+                f"{env_name(branch_envs[0][0])!r} draws from the process's global random generators "
+                "(np.random or random), which the sub-envs share, so no copy can know what a sub-env will draw "
+                "after the others. Use one sub-env (n_envs=1), or SubprocVecEnv (a process per sub-env), or "
+                "draw from the env's own generator (self.np_random) instead."
+            )
+        return BranchPool(branch_envs, transforms, rewind_global_generators=rewind)
 
     def _fresh_env_copies(self, env: VecEnv) -> list[list[gym.Env]]:
         """Episode mode without cloning: new envs made from each sub-env's registered spec."""
