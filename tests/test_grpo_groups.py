@@ -70,7 +70,9 @@ def test_branch_scores_match_hand_computation() -> None:
 @pytest.mark.parametrize("n_envs", [1, 2])
 @pytest.mark.parametrize(
     "branch_samples, branch_noise, samples_per_member",
-    [("first", "common", 1), ("all", "independent", 1 + 2)],  # "all": every one of the H+1 branch steps
+    # independent noise: every branch runs its H+1 steps (with common noise, members that reach the same
+    # state stop early: tests/test_coinciding_branches.py); "all": every one of the H+1 branch steps
+    [("first", "independent", 1), ("all", "independent", 1 + 2)],
 )
 def test_num_timesteps_counts_every_transition(
     n_envs: int, branch_samples: str, branch_noise: str, samples_per_member: int

@@ -17,6 +17,7 @@ update them as ``VecNormalize.step_wait`` would (when its ``training`` flag is s
 from __future__ import annotations
 
 import copy
+import pickle
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -38,7 +39,7 @@ from stable_baselines3.common.vec_env import (
 )
 from stable_baselines3.common.vec_env.stacked_observations import StackedObservations
 
-from sb3_grpo.cloning import CloningError, set_state
+from sb3_grpo.cloning import CloningError, get_state, set_state
 from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.compare import first_difference
 from sb3_grpo.cloning.remote import (
@@ -210,6 +211,15 @@ def _push(stack: StackedObservations, obs: np.ndarray, copies: np.ndarray) -> np
         rows[..., shift:] = obs
     stack.stacked_obs[copies] = rows
     return rows
+
+
+def _same_observation(first: Any, other: Any) -> bool:
+    """Whether two raw observations are equal (arrays: byte for byte, a cheap and safe test)."""
+    if isinstance(first, np.ndarray) and isinstance(other, np.ndarray):
+        return (
+            first.shape == other.shape and first.dtype == other.dtype and first.tobytes() == other.tobytes()
+        )
+    return first_difference(first, other) is None
 
 
 def stack_observations(observations: Sequence[Any]) -> NumpyObs:
@@ -419,6 +429,7 @@ class BranchPool:
         gamma: float,
         step: int = 0,
         active: np.ndarray | None = None,
+        stop_coinciding: bool = False,
     ) -> tuple[np.ndarray, int]:
         """
         Score a group of first actions per sub-env (state mode).
@@ -437,11 +448,14 @@ class BranchPool:
         :param step: Step of the agent's trajectory the groups start from (for error messages)
         :param active: ``(n_envs,)`` booleans: the sub-envs whose group is run (None: all); the others
             score 0 for every member
+        :param stop_coinciding: End a group's branches as soon as its G members reach the same state (see
+            :meth:`_without_coinciding_groups`); only right when members share their random numbers
         :return: ``(n_envs, G)`` scores and the number of env transitions made
         """
         scores = np.zeros(self.n_envs * self.group_size)
         n_transitions, discount = 0, 1.0
-        for copies, _, rewards in self._branch_steps(states, first_actions, sample, horizon, step, active):
+        steps = self._branch_steps(states, first_actions, sample, horizon, step, active, stop_coinciding)
+        for copies, _, rewards in steps:
             scores[copies] += discount * rewards  # gamma^h r_h
             discount *= gamma
             n_transitions += len(copies)
@@ -514,6 +528,7 @@ class BranchPool:
         horizon: int,
         step: int,
         active: np.ndarray | None,
+        stop_coinciding: bool = False,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """
         Restore the copies, take the first actions and follow the policy for up to ``horizon`` steps.
@@ -523,7 +538,9 @@ class BranchPool:
         """
         global_generators = save_global_generators() if self.rewind_global_generators else None
         try:
-            yield from self._branch_steps_from(states, first_actions, sample, horizon, step, active)
+            yield from self._branch_steps_from(
+                states, first_actions, sample, horizon, step, active, stop_coinciding
+            )
         finally:
             if global_generators is not None:
                 restore_global_generators(global_generators)
@@ -536,8 +553,13 @@ class BranchPool:
         horizon: int,
         step: int,
         active: np.ndarray | None,
+        stop_coinciding: bool,
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """:meth:`_branch_steps` without the rewinding of the global generators."""
+        # per-copy frame histories or copies in the workers: their states are not compared here
+        stop_coinciding &= self.workers is None and not any(
+            isinstance(wrapper, VecFrameStack) for wrapper in self.transforms.wrappers
+        )
         n_copies = self.n_envs * self.group_size
         alive = np.arange(n_copies)
         if active is not None:
@@ -562,6 +584,8 @@ class BranchPool:
                     alive[keep],
                     [obs for obs, k in zip(observations, keep, strict=True) if k],
                 )
+                if stop_coinciding:
+                    alive, observations = self._without_coinciding_groups(alive, observations)
                 if len(alive) == 0:
                     return
                 observations_batch = self.transforms.observations(stack_observations(observations), alive)
@@ -570,6 +594,45 @@ class BranchPool:
             rewards = self.transforms.rewards(raw_rewards)
             check_finite_rewards(rewards, alive // self.group_size, where)
             yield alive, raw_rewards, rewards
+
+    def _without_coinciding_groups(
+        self, alive: np.ndarray, observations: list[Any]
+    ) -> tuple[np.ndarray, list[Any]]:
+        """
+        Drop the groups whose G members all reached the same state (same observation, same pickled env
+        state). With common random numbers their continuations would be identical, adding the same
+        discounted return to every member's score: a constant per group, which group-relative
+        advantages cancel (``A_j = R_j - mean(R)`` or leave-one-out; any std is unchanged). Envs whose
+        next state does not depend on the action (contextual bandits, SB3's identity envs) then cost
+        ``G`` transitions per group instead of ``G (H + 1)``.
+
+        :param alive: The copies still running (ascending)
+        :param observations: Their raw observations
+        :return: ``alive`` and ``observations`` without the coinciding groups
+        """
+        group_size = self.group_size
+        copies = alive.tolist()
+        drop: list[int] = []  # positions in alive
+        start = 0
+        while start + group_size <= len(copies):
+            member_0 = copies[start]
+            stop = start + group_size
+            if member_0 % group_size or copies[stop - 1] != member_0 + group_size - 1:
+                start += 1  # not member 0, or a member of its group has ended
+                continue
+            if all(_same_observation(observations[start], observations[n]) for n in range(start + 1, stop)):
+                try:
+                    states = [pickle.dumps(get_state(self.envs[k])) for k in copies[start:stop]]
+                except Exception:  # a state that does not pickle: not compared
+                    states = []
+                if states and all(state == states[0] for state in states[1:]):
+                    drop += range(start, stop)
+            start = stop
+        if not drop:
+            return alive, observations
+        keep = np.ones(len(copies), dtype=bool)
+        keep[drop] = False
+        return alive[keep], [obs for obs, kept in zip(observations, keep, strict=True) if kept]
 
     def _check_same_start(self, observations: list[Any], seeds: Sequence[int] | np.ndarray) -> None:
         """The G members of a group were reset with one seed: they must start from the same observation."""

@@ -632,7 +632,15 @@ class GRPO(OnPolicyAlgorithm):
             )
         else:
             scores, n_branch_transitions = self._branch_pool.score_actions(
-                states, env_actions, self._sample_continuation, self.branch_horizon, self.gamma, step, active
+                states,
+                env_actions,
+                self._sample_continuation,
+                self.branch_horizon,
+                self.gamma,
+                step,
+                active,
+                # identical continuations add the same return to every member (common noise, no gSDE)
+                stop_coinciding=self.branch_noise == "common" and not self.use_sde,
             )
         # The agent follows member 0 of each group: an ordinary sample of the policy.
         self.num_timesteps += n_branch_transitions
