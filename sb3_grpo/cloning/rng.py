@@ -14,6 +14,8 @@ Two strategies, both exact:
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -167,3 +169,17 @@ def global_generators_moved(saved: GlobalGenerators) -> bool:
     numpy_then, python_then = saved
     same_numpy = numpy_now[2:] == numpy_then[2:] and np.array_equal(numpy_now[1], numpy_then[1])
     return not (same_numpy and python_now == python_then)
+
+
+@contextmanager
+def global_generators_rewound(rewind: bool = True) -> Iterator[None]:
+    """Inside the block draw from the process's global generators; after it they are where they were.
+
+    :param rewind: False makes the block an ordinary one (nothing saved).
+    """
+    saved = save_global_generators() if rewind else None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            restore_global_generators(saved)

@@ -48,7 +48,7 @@ from sb3_grpo.cloning.remote import (
     record_worker_episodes,
     step_copies,
 )
-from sb3_grpo.cloning.rng import restore_global_generators, save_global_generators
+from sb3_grpo.cloning.rng import global_generators_rewound
 from sb3_grpo.grpo.buffers import GroupEpisodes
 
 NumpyObs = np.ndarray | dict[str, np.ndarray]
@@ -536,64 +536,46 @@ class BranchPool:
         :return: per step ``h = 0..H``: the copies stepped, their raw rewards and their rewards after the
             VecEnv's reward transforms; copies leave at termination or truncation
         """
-        global_generators = save_global_generators() if self.rewind_global_generators else None
-        try:
-            yield from self._branch_steps_from(
-                states, first_actions, sample, horizon, step, active, stop_coinciding
+        # copies of an env that draws from np.random/random: the real env draws next from where they began
+        with global_generators_rewound(self.rewind_global_generators):
+            # per-copy frame histories or copies in the workers: their states are not compared here
+            stop_coinciding &= self.workers is None and not any(
+                isinstance(wrapper, VecFrameStack) for wrapper in self.transforms.wrappers
             )
-        finally:
-            if global_generators is not None:
-                restore_global_generators(global_generators)
-
-    def _branch_steps_from(
-        self,
-        states: Sequence[Any] | None,
-        first_actions: np.ndarray,
-        sample: ContinuationSampler,
-        horizon: int,
-        step: int,
-        active: np.ndarray | None,
-        stop_coinciding: bool,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """:meth:`_branch_steps` without the rewinding of the global generators."""
-        # per-copy frame histories or copies in the workers: their states are not compared here
-        stop_coinciding &= self.workers is None and not any(
-            isinstance(wrapper, VecFrameStack) for wrapper in self.transforms.wrappers
-        )
-        n_copies = self.n_envs * self.group_size
-        alive = np.arange(n_copies)
-        if active is not None:
-            alive = alive[np.repeat(active, self.group_size)]
-        self._restore(alive, states)
-        self.transforms.start_groups(self.group_size)
-        if len(alive) == 0:
-            return
-        where = f"a branch from step {step} of the agent's trajectory"
-        observations, raw_rewards, done = self._step(alive, first_actions[alive])
-        first = np.flatnonzero(alive % self.group_size == 0)  # member 0 takes the agent's own action
-        self.first_steps = (
-            alive[first] // self.group_size,
-            [observations[n] for n in first],
-            raw_rewards[first],
-            done[first],
-        )
-        for h in range(horizon + 1):
-            if h > 0:
-                keep = ~done
-                alive, observations = (
-                    alive[keep],
-                    [obs for obs, k in zip(observations, keep, strict=True) if k],
-                )
-                if stop_coinciding:
-                    alive, observations = self._without_coinciding_groups(alive, observations)
-                if len(alive) == 0:
-                    return
-                observations_batch = self.transforms.observations(stack_observations(observations), alive)
-                actions = sample(observations_batch, alive // self.group_size)
-                observations, raw_rewards, done = self._step(alive, actions)
-            rewards = self.transforms.rewards(raw_rewards)
-            check_finite_rewards(rewards, alive // self.group_size, where)
-            yield alive, raw_rewards, rewards
+            n_copies = self.n_envs * self.group_size
+            alive = np.arange(n_copies)
+            if active is not None:
+                alive = alive[np.repeat(active, self.group_size)]
+            self._restore(alive, states)
+            self.transforms.start_groups(self.group_size)
+            if len(alive) == 0:
+                return
+            where = f"a branch from step {step} of the agent's trajectory"
+            observations, raw_rewards, done = self._step(alive, first_actions[alive])
+            first = np.flatnonzero(alive % self.group_size == 0)  # member 0 takes the agent's own action
+            self.first_steps = (
+                alive[first] // self.group_size,
+                [observations[n] for n in first],
+                raw_rewards[first],
+                done[first],
+            )
+            for h in range(horizon + 1):
+                if h > 0:
+                    keep = ~done
+                    alive, observations = (
+                        alive[keep],
+                        [obs for obs, k in zip(observations, keep, strict=True) if k],
+                    )
+                    if stop_coinciding:
+                        alive, observations = self._without_coinciding_groups(alive, observations)
+                    if len(alive) == 0:
+                        return
+                    observations_batch = self.transforms.observations(stack_observations(observations), alive)
+                    actions = sample(observations_batch, alive // self.group_size)
+                    observations, raw_rewards, done = self._step(alive, actions)
+                rewards = self.transforms.rewards(raw_rewards)
+                check_finite_rewards(rewards, alive // self.group_size, where)
+                yield alive, raw_rewards, rewards
 
     def _without_coinciding_groups(
         self, alive: np.ndarray, observations: list[Any]
