@@ -247,12 +247,12 @@ def record_worker_episodes(venv: Any, rows: Sequence[Sequence[dict[str, Any]]]) 
     """
     if not venv.has_attr(REMOTE_ATTRIBUTE):
         install(venv)
-    answers = _call_workers(venv.remotes, {i: ("record_episodes", list(part)) for i, part in enumerate(rows)})
+    answers = call_workers(venv.remotes, {i: ("record_episodes", list(part)) for i, part in enumerate(rows)})
     for i, reply in answers.items():
         answer(reply, i, "failed to record its episodes", RuntimeError)
 
 
-def _call_workers(remotes: Sequence[Any], requests: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
+def call_workers(remotes: Sequence[Any], requests: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
     """Send ``RemoteCloner(*request)`` to the worker of each sub-env, then read all the answers.
 
     :param remotes: the ``SubprocVecEnv``'s pipes, one per sub-env.
@@ -322,7 +322,7 @@ class WorkerBranches:
 
     def _call_all(self, requests: dict[int, tuple[Any, ...]]) -> dict[int, Any]:
         """Send ``RemoteCloner(*request)`` to the worker of each sub-env, then read all the answers."""
-        return _call_workers(self.remotes, requests)
+        return call_workers(self.remotes, requests)
 
     def _by_worker(self, copies: np.ndarray) -> dict[int, slice]:
         """The positions in ``copies`` (ascending copy indices) of each worker's copies, for workers with any."""

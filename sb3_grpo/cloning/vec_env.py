@@ -12,7 +12,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv,
 from sb3_grpo.cloning.chain import ChainCloner, cloner_for
 from sb3_grpo.cloning.layers import REMOTE_ATTRIBUTE
 from sb3_grpo.cloning.protocol import CloningError
-from sb3_grpo.cloning.remote import answer, copies_of, install, make_branch_copies
+from sb3_grpo.cloning.remote import answer, call_workers, copies_of, install, make_branch_copies
 
 
 class VecEnvCloner:
@@ -102,11 +102,8 @@ class VecEnvCloner:
                 env, cloner = self._cloners[i]
                 cloner.set_state(env, state)
             return
-        remotes = self.venv.remotes  # type: ignore[attr-defined]
-        for i, state in zip(chosen, states, strict=True):
-            remotes[i].send(("env_method", (REMOTE_ATTRIBUTE, ("set_state", state), {})))
-        replies = [(i, remotes[i].recv()) for i in chosen]
-        for i, reply in replies:
+        requests = {i: ("set_state", state) for i, state in zip(chosen, states, strict=True)}
+        for i, reply in call_workers(self.venv.remotes, requests).items():  # type: ignore[attr-defined]
             answer(reply, i, "failed to restore a state")
 
     def make_branch_envs(self, index: int, n: int) -> list[gym.Env]:
