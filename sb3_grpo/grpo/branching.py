@@ -328,6 +328,11 @@ class BranchPool:
             self.envs = [env for group in branch_envs for env in group]  # flat: copy k = (k // G, k % G)
             self.names = [env_name(group[0]) for group in branch_envs]
         self.transforms = transforms
+        #: whether members' states can be compared here (see :meth:`_without_coinciding_groups`): not for
+        #: copies in the workers, nor under a VecFrameStack (per-copy frame histories)
+        self._states_comparable = workers is None and not any(
+            isinstance(wrapper, VecFrameStack) for wrapper in transforms.wrappers
+        )
         self.max_episode_steps = max_episode_steps
         #: member 0's first step in the last :meth:`score_actions`, for the runtime clone check:
         #: ``(sub-env indices, raw observations, raw rewards, done flags)``; None once taken
@@ -538,10 +543,7 @@ class BranchPool:
         """
         # copies of an env that draws from np.random/random: the real env draws next from where they began
         with global_generators_rewound(self.rewind_global_generators):
-            # per-copy frame histories or copies in the workers: their states are not compared here
-            stop_coinciding &= self.workers is None and not any(
-                isinstance(wrapper, VecFrameStack) for wrapper in self.transforms.wrappers
-            )
+            stop_coinciding &= self._states_comparable
             n_copies = self.n_envs * self.group_size
             alive = np.arange(n_copies)
             if active is not None:
