@@ -102,7 +102,9 @@ def test_num_timesteps_counts_every_transition(
 
 def test_monitor_sees_only_the_agents_trajectory() -> None:
     env = make_vec_env("CartPole-v1", n_envs=1, seed=0)
-    model = GRPO("MlpPolicy", env, n_steps=16, batch_size=32, group_size=4, branch_horizon=4, seed=0)
+    model = GRPO(
+        "MlpPolicy", env, n_steps=16, batch_size=32, group_size=4, branch_horizon=4, branch_interval=8, seed=0
+    )
     model.learn(3000)
     monitor = env.envs[0]
     assert isinstance(monitor, Monitor)

@@ -35,7 +35,7 @@ ACTION_SPACE_ENVS = {
     "MultiBinary": lambda: IdentityEnvMultiBinary(2, ep_length=20),
 }
 
-SMALL = dict(n_steps=8, batch_size=32, n_epochs=2, group_size=4, branch_horizon=2, seed=0)
+SMALL = dict(n_steps=8, batch_size=32, n_epochs=2, group_size=4, branch_horizon=2, branch_interval=8, seed=0)
 
 
 def make_env(name: str, n_envs: int, vec_env_cls: type) -> DummyVecEnv | SubprocVecEnv:
