@@ -27,6 +27,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
 from sb3_grpo import GRPO
 from sb3_grpo.cloning import CloneableWrapper
+from sb3_grpo.grpo.schedules import LinearDecay
 
 ACTION_SPACE_ENVS = {
     "Discrete": lambda: IdentityEnv(3, ep_length=20),
@@ -258,6 +259,13 @@ def test_target_kl_stops_the_epochs_early() -> None:
     assert stopped._n_updates == 1  # the second minibatch already exceeds 1.5 x target_kl
 
 
+def test_default_learning_rate_decays_from_where_each_rollout_began() -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", seed=0)
+    assert model.learning_rate == LinearDecay(1e-3)
+    model.learn(1)  # a budget under one rollout: its one update trains at the initial rate
+    assert model.policy.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
 def test_learning_rate_and_clip_range_schedules() -> None:
     model = GRPO(
         "MlpPolicy",
@@ -266,8 +274,10 @@ def test_learning_rate_and_clip_range_schedules() -> None:
         clip_range=lambda progress: 0.1 + 0.1 * progress,
         **SMALL,
     )
-    model.learn(1000)  # the last rollout overshoots 1000 transitions: progress must stop at 0
-    lr = model.policy.optimizer.param_groups[0]["lr"]
-    assert 0 <= lr < 1e-3
-    assert model._current_progress_remaining == 0.0
+    model.learn(1000)  # the last rollout overshoots 1000 transitions
+    assert model.num_timesteps > 1000
+    # the last update takes the schedules' values where its rollout began, not 0 (or below) at its end
+    progress = 1 - model._rollout_start / 1000
+    assert 0 < progress < 1 and model._current_progress_remaining == pytest.approx(progress)
+    assert model.policy.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * progress)
     assert model.clip_range(0.5) == pytest.approx(0.15)

@@ -43,6 +43,7 @@ from sb3_grpo.grpo.branching import (
 from sb3_grpo.grpo.buffers import GroupRolloutBuffer, Supervision
 from sb3_grpo.grpo.common_noise import sample_with_common_noise
 from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
+from sb3_grpo.grpo.schedules import DEFAULT_LEARNING_RATE
 
 SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
 
@@ -103,7 +104,8 @@ class GRPO(OnPolicyAlgorithm):
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy)
     :param env: The environment to learn from (if registered in Gym, can be str)
     :param learning_rate: The learning rate, it can be a function of the current progress remaining
-        (from 1 to 0)
+        (from 1 to 0); by default 1e-3 decaying linearly to 0 over the budget of :meth:`learn`
+        (:class:`~sb3_grpo.grpo.schedules.LinearDecay`, rl-zoo's ``lin_1e-3``)
     :param n_steps: Groups collected per sub-env per update: decisions in state mode (each one group of
         G actions), groups of G episodes in episode mode
     :param batch_size: Minibatch size, in samples (one sample = one state-action pair)
@@ -178,7 +180,7 @@ class GRPO(OnPolicyAlgorithm):
         self,
         policy: str | type[GRPOPolicy],
         env: GymEnv | str,
-        learning_rate: float | Schedule = 1e-3,
+        learning_rate: float | Schedule = DEFAULT_LEARNING_RATE,
         n_steps: int = 8,
         batch_size: int = 16,
         n_epochs: int = 4,
@@ -284,6 +286,8 @@ class GRPO(OnPolicyAlgorithm):
         self.torch_threads = torch_threads
         self._n_decisions = 0
         self._n_train_calls = 0
+        #: ``num_timesteps`` when the last rollout began (the progress of the schedules in its update)
+        self._rollout_start = 0
         self._branch_pool: BranchPool | None = None
         self._cloner: VecEnvCloner | None = None
         self._seed_rng: np.random.Generator | None = None
@@ -476,9 +480,11 @@ class GRPO(OnPolicyAlgorithm):
         return [[gym.make(spec) for _ in range(self.group_size)] for spec in specs]
 
     def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
-        # A rollout of G x (1 + H) transitions per decision overshoots ``total_timesteps`` by up to a
-        # rollout: clamp at 0, or a schedule such as ``lin_1e-3`` would give a negative learning rate.
-        super()._update_current_progress_remaining(num_timesteps, total_timesteps)
+        # An update takes the schedules' values where its rollout began, not where it ended (SB3): a
+        # rollout of 1 + G (H + 1) / k transitions per decision can overshoot the budget by its whole size,
+        # and a decaying learning rate would then give the last update (or the only one of a budget under a
+        # rollout) a learning rate of 0 or below.
+        super()._update_current_progress_remaining(min(num_timesteps, self._rollout_start), total_timesteps)
         self._current_progress_remaining = max(0.0, self._current_progress_remaining)
 
     def _init_callback(self, callback: MaybeCallback, progress_bar: bool = False) -> BaseCallback:
@@ -581,6 +587,7 @@ class GRPO(OnPolicyAlgorithm):
         :return: False if a callback stopped training
         """
         assert self._last_obs is not None, "No previous observation was provided"
+        self._rollout_start = self.num_timesteps
         if self._branch_pool is None:
             self._branch_pool = self._make_branch_pool(env)
         self.policy.set_training_mode(False)
