@@ -146,3 +146,90 @@ def test_all_needs_independent_continuations(tmp_path: Any) -> None:
         GRPO.load(tmp_path / "model", branch_samples="all")
     loaded = GRPO.load(tmp_path / "model", branch_samples="all", branch_noise="independent")
     assert loaded.branch_samples == "all"
+
+
+def _advantages(episodes: Any, gamma: float, lookahead: int, group_size: int = 3) -> np.ndarray:
+    buffer = GroupRolloutBuffer(WallEnv.observation_space, WallEnv.action_space, group_size=group_size)
+    buffer.add_episode_groups(episodes, "process", gamma, lookahead)
+    buffer.compute_advantages("group_std", "mean")
+    assert buffer.advantages is not None
+    return buffer.advantages
+
+
+def test_branches_at_the_horizon_are_marked_cut() -> None:
+    episodes, _ = _record(wall=1000, first_actions=[0, 1, 1], horizon=2)
+    np.testing.assert_array_equal(episodes.cut, [True, True, True])
+    # wall at 4 from position 2: every member ends before its horizon of 3
+    episodes, _ = _record(wall=4, first_actions=[0, 1, 1], horizon=3)
+    np.testing.assert_array_equal(episodes.cut, [False, False, False])
+    # horizon 1: member 0 (stays, then reaches 3) is still running; members 1, 2 end at 4
+    episodes, _ = _record(wall=4, first_actions=[0, 1, 1], horizon=1)
+    np.testing.assert_array_equal(episodes.cut, [True, False, False])
+
+
+@pytest.mark.parametrize("lookahead", [1, 2])
+def test_lookahead_drops_the_last_steps_of_cut_branches(lookahead: int) -> None:
+    gamma = 0.5
+    episodes, _ = _record(wall=1000, first_actions=[0, 1, 1], horizon=3)
+    every_step = _advantages(episodes, gamma, 0)
+    assert len(every_step) == 12  # 3 members x (H + 1) steps
+    kept = _advantages(episodes, gamma, lookahead)
+    # step h looks H - h = 3 - h steps ahead: steps 0..3-lookahead stay, with unchanged advantages
+    n_kept_steps = 3 - lookahead + 1
+    np.testing.assert_allclose(kept, every_step[: 3 * n_kept_steps], rtol=1e-6)
+
+
+def test_lookahead_keeps_every_step_of_branches_that_ended() -> None:
+    gamma = 1.0
+    episodes, _ = _record(wall=4, first_actions=[0, 1, 1], horizon=3)  # all end before the horizon
+    np.testing.assert_allclose(_advantages(episodes, gamma, 3), _advantages(episodes, gamma, 0), rtol=1e-6)
+    # horizon 1: member 0 is cut after its step 1, members 1 and 2 end there (position 4)
+    episodes, _ = _record(wall=4, first_actions=[0, 1, 1], horizon=1)
+    advantages = _advantages(episodes, gamma, 1)
+    assert len(advantages) == 5  # step 0: all three; step 1: members 1 and 2 only
+    # step 0: returns-to-go 2 + 3 = 5 against 3 + 4 = 7 (twice)
+    expected_0 = group_advantages(th.tensor([[5.0, 7.0, 7.0]])).numpy()[0]
+    np.testing.assert_allclose(advantages[:3], expected_0, rtol=1e-6)
+    # step 1: member 0 has left the group; members 1 and 2 both score 4
+    np.testing.assert_array_equal(advantages[3:], [0.0, 0.0])
+
+
+def test_lookahead_is_checked(tmp_path: Any) -> None:
+    all_steps = dict(branch_samples="all", branch_noise="independent", branch_horizon=8)
+    with pytest.raises(ValueError, match="branch_samples='all'"):
+        GRPO("MlpPolicy", "CartPole-v1", branch_lookahead=4)
+    with pytest.raises(ValueError, match="branch_lookahead <= 8"):
+        GRPO("MlpPolicy", "CartPole-v1", branch_lookahead=9, **all_steps)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="integer >= 0"):
+        GRPO("MlpPolicy", "CartPole-v1", branch_lookahead=-1, **all_steps)  # type: ignore[arg-type]
+    model = GRPO("MlpPolicy", "CartPole-v1", n_steps=2, batch_size=4, branch_lookahead=8, **all_steps)  # type: ignore[arg-type]
+    model.save(tmp_path / "model")
+    loaded = GRPO.load(tmp_path / "model")
+    assert loaded.branch_lookahead == 8
+    with pytest.raises(ValueError, match="branch_samples='all'"):
+        GRPO.load(tmp_path / "model", branch_samples="first", branch_noise="common")
+
+
+def test_lookahead_run_learns_from_a_subset_of_the_same_branches() -> None:
+    # the same seed gives the same first rollout: lookahead only drops samples of it
+    kwargs = dict(branch_samples="all", branch_noise="independent", branch_horizon=8, branch_interval=1)
+    buffers = []
+    for lookahead in (0, 6):
+        model = GRPO(
+            "MlpPolicy",
+            "CartPole-v1",
+            n_steps=16,
+            batch_size=32,
+            branch_lookahead=lookahead,
+            seed=0,
+            **kwargs,
+        )  # type: ignore[arg-type]
+        model.learn(1)
+        buffers.append(model.rollout_buffer)
+    every_step, looking_ahead = buffers
+    assert every_step.advantages is not None and looking_ahead.advantages is not None
+    assert 16 * 2 < len(looking_ahead.advantages) < len(every_step.advantages)
+    # each group's first step (its first G samples) keeps its samples and its advantages
+    first = slice(0, model.group_size)
+    np.testing.assert_array_equal(looking_ahead.actions[first], every_step.actions[first])
+    np.testing.assert_array_equal(looking_ahead.advantages[first], every_step.advantages[first])
