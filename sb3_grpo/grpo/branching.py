@@ -460,7 +460,7 @@ class BranchPool:
         scores = np.zeros(self.n_envs * self.group_size)
         n_transitions, discount = 0, 1.0
         steps = self._branch_steps(states, first_actions, sample, horizon, step, active, stop_coinciding)
-        for copies, _, rewards, _ in steps:
+        for copies, _, rewards in steps:
             scores[copies] += discount * rewards  # gamma^h r_h
             discount *= gamma
             n_transitions += len(copies)
@@ -490,8 +490,7 @@ class BranchPool:
         :param active: As in :meth:`score_actions`; the members of a group not run are recorded with one
             step of reward 0 (advantage 0), and cost no transition
         :return: The branches (copy ``k`` is member ``k % G`` of sub-env ``k // G``; ``raw_returns`` are
-            the undiscounted sums of the raw rewards; ``cut`` marks the branches still running at the
-            horizon) and the number of env transitions made
+            the undiscounted sums of the raw rewards) and the number of env transitions made
         """
         env_actions, obs, actions, log_probs = first
         n_copies = self.n_envs * self.group_size
@@ -503,7 +502,6 @@ class BranchPool:
             [np.zeros(n_copies)],
             np.zeros(n_copies),
             np.ones(n_copies, dtype=np.int64),
-            cut=np.zeros(n_copies, dtype=bool),
         )
 
         def continue_branches(batch: NumpyObs, groups: np.ndarray) -> np.ndarray:
@@ -514,11 +512,9 @@ class BranchPool:
             return step_env_actions
 
         n_transitions = 0
-        for h, (copies, raw_rewards, rewards, done) in enumerate(
+        for h, (copies, raw_rewards, rewards) in enumerate(
             self._branch_steps(states, env_actions, continue_branches, horizon, step, active)
         ):
-            if h == horizon:
-                episodes.cut[copies[~done]] = True  # type: ignore[index]
             episodes.raw_returns[copies] += raw_rewards
             if h == 0:
                 episodes.rewards[0][copies] = rewards
@@ -538,13 +534,12 @@ class BranchPool:
         step: int,
         active: np.ndarray | None,
         stop_coinciding: bool = False,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """
         Restore the copies, take the first actions and follow the policy for up to ``horizon`` steps.
 
-        :return: per step ``h = 0..H``: the copies stepped, their raw rewards, their rewards after the
-            VecEnv's reward transforms and whether their episode ended (termination or truncation);
-            copies leave when it did
+        :return: per step ``h = 0..H``: the copies stepped, their raw rewards and their rewards after the
+            VecEnv's reward transforms; copies leave at termination or truncation
         """
         # copies of an env that draws from np.random/random: the real env draws next from where they began
         with global_generators_rewound(self.rewind_global_generators):
@@ -582,7 +577,7 @@ class BranchPool:
                     observations, raw_rewards, done = self._step(alive, actions)
                 rewards = self.transforms.rewards(raw_rewards)
                 check_finite_rewards(rewards, alive // self.group_size, where)
-                yield alive, raw_rewards, rewards, done
+                yield alive, raw_rewards, rewards
 
     def _without_coinciding_groups(
         self, alive: np.ndarray, observations: list[Any]

@@ -49,8 +49,6 @@ class GroupEpisodes:
     :param rewards: Rewards as the algorithm scores them (after the VecEnv's reward transforms)
     :param raw_returns: Undiscounted return of each copy's episode, from the env's raw rewards
     :param lengths: Length of each copy's episode
-    :param cut: True for the copies whose record stops before their episode ended (state mode's branches
-        that reached their horizon); None: every record runs to its episode's end
     """
 
     obs: list[NumpyObs]
@@ -60,7 +58,6 @@ class GroupEpisodes:
     rewards: list[np.ndarray]
     raw_returns: np.ndarray
     lengths: np.ndarray
-    cut: np.ndarray | None = None
 
     @property
     def n_transitions(self) -> int:
@@ -171,11 +168,9 @@ class GroupRolloutBuffer:
             self._member_index,
         )
 
-    def add_episode_groups(
-        self, episodes: GroupEpisodes, supervision: Supervision, gamma: float, lookahead: int = 0
-    ) -> None:
+    def add_episode_groups(self, episodes: GroupEpisodes, supervision: Supervision, gamma: float) -> None:
         """
-        Store one group of G episodes per sub-env (episode mode, and state mode's recorded branches).
+        Store one group of G episodes per sub-env (episode mode).
 
         ``"outcome"``: every step of episode j is scored by the episode's return (one score row per group).
         ``"process"``: step t of member j is scored by its discounted return-to-go
@@ -185,10 +180,6 @@ class GroupRolloutBuffer:
         :param episodes: The episodes
         :param supervision: ``"outcome"`` or ``"process"``
         :param gamma: Discount of the returns-to-go (process supervision)
-        :param lookahead: Process supervision: a step t of a record that was cut (``episodes.cut``) is
-            kept only if at least this many of the record's steps follow it (``length - 1 - t >=
-            lookahead``); the others are neither learned from nor part of their group's baseline. Steps
-            of records that ran to their episode's end are always kept (their returns-to-go are whole)
         """
         group_size = self.group_size
         n_copies = len(episodes.lengths)
@@ -200,36 +191,21 @@ class GroupRolloutBuffer:
         if supervision == "outcome":
             score_rows = self.add_scores(rewards.sum(axis=1).reshape(n_envs, group_size))
             rows_per_step = 0  # the same row at every step
-            kept = None  # every step is learned from
         else:
             returns_to_go = np.zeros_like(rewards)
             running = np.zeros(n_copies)
             for t in reversed(range(horizon)):
                 running = rewards[:, t] + gamma * running
                 returns_to_go[:, t] = running
-            steps_after = episodes.lengths[:, None] - 1 - np.arange(horizon)[None, :]
-            kept = steps_after >= 0  # [k, t]: copy k ran at step t
-            if episodes.cut is not None and lookahead > 0:
-                # a cut record's last steps see only a few rewards of what their actions lead to
-                kept &= ~episodes.cut[:, None] | (steps_after >= lookahead)
+            running_at = np.arange(horizon)[None, :] < episodes.lengths[:, None]
             # rows ordered (t, sub-env): row t * n_envs + i holds the group of sub-env i at step t
             scores = returns_to_go.T.reshape(horizon * n_envs, group_size)
-            mask = kept.T.reshape(horizon * n_envs, group_size)
+            mask = running_at.T.reshape(horizon * n_envs, group_size)
             score_rows = self.add_scores(scores, mask)
             rows_per_step = n_envs
         for t, (obs, copies, actions, log_probs) in enumerate(
             zip(episodes.obs, episodes.copy_index, episodes.actions, episodes.log_probs, strict=True)
         ):
-            if kept is not None and not kept[copies, t].all():
-                where = np.flatnonzero(kept[copies, t])
-                if len(where) == 0:
-                    continue
-                obs, copies, actions, log_probs = (
-                    _rows_of(obs, where),
-                    copies[where],
-                    actions[where],
-                    log_probs[where],
-                )
             obs_rows = self.add_observations(obs)
             self.add_samples(
                 obs_rows,
@@ -313,7 +289,9 @@ class GroupRolloutBuffer:
         :param rows: Observation rows
         :return: Those observations (numpy)
         """
-        return _rows_of(self.observations, rows)
+        if isinstance(self.observations, dict):
+            return {key: value[rows] for key, value in self.observations.items()}
+        return self.observations[rows]
 
     def get(self, batch_size: int | None = None) -> Generator[GroupRolloutSamples, None, None]:
         """
@@ -357,10 +335,3 @@ class GroupRolloutBuffer:
                 obs_as_tensor(self.observations_at(self.obs_rows[idx]), self.device),  # type: ignore[arg-type]
                 th.as_tensor(self.actions[idx], device=self.device),
             )
-
-
-def _rows_of(obs: NumpyObs, rows: np.ndarray) -> NumpyObs:
-    """The given rows of a batch of observations (a dict of arrays key by key)."""
-    if isinstance(obs, dict):
-        return {key: value[rows] for key, value in obs.items()}
-    return obs[rows]

@@ -138,10 +138,6 @@ class GRPO(OnPolicyAlgorithm):
         process supervision, DeepSeekMath Sec. 4.1.3). At ``h = 0`` this is the "first" advantage; the
         continuation steps add ``H`` samples per member for the same transitions. Needs
         ``branch_noise="independent"`` (continuations learned from must be independent samples)
-    :param branch_lookahead: With ``branch_samples="all"``: learn from the step at ``h`` of a branch only if
-        at least this many steps of the branch follow it (``H - h >= branch_lookahead``) or the branch
-        ended before its horizon. A step near the horizon is scored by a few rewards, which say more about
-        the state the member reached than about its action there. 0: every step
     :param clip_range: Clipping parameter epsilon (low side, and high side unless ``clip_range_high``
         is given); it can be a function of the current progress remaining (from 1 to 0)
     :param clip_range_high: Upper clipping parameter (DAPO's clip-higher); None: same as clip_range
@@ -197,7 +193,6 @@ class GRPO(OnPolicyAlgorithm):
         skip_identical_groups: bool = True,
         branch_noise: BranchNoise = "common",
         branch_samples: BranchSamples = "first",
-        branch_lookahead: int = 0,
         clip_range: float | Schedule = 0.2,
         clip_range_high: float | None = None,
         kl_coef: float = 0.0,
@@ -234,7 +229,6 @@ class GRPO(OnPolicyAlgorithm):
             skip_identical_groups=skip_identical_groups,
             branch_noise=branch_noise,
             branch_samples=branch_samples,
-            branch_lookahead=branch_lookahead,
             clip_range=clip_range,
             clip_range_high=clip_range_high,
             kl_coef=kl_coef,
@@ -280,7 +274,6 @@ class GRPO(OnPolicyAlgorithm):
         self.skip_identical_groups = skip_identical_groups
         self.branch_noise = branch_noise
         self.branch_samples = branch_samples
-        self.branch_lookahead = branch_lookahead
         self.clip_range = clip_range
         self.clip_range_high = clip_range_high
         self.kl_coef = kl_coef
@@ -330,18 +323,6 @@ class GRPO(OnPolicyAlgorithm):
                 "branch_samples='all' learns from the continuation steps of the branches, which must then be "
                 "independent samples of the policy; branch_noise='common' draws them from shared random "
                 "numbers. Pass branch_noise='independent' (or keep branch_samples='first')."
-            )
-        if self.branch_lookahead > 0 and (self.group_mode != "state" or self.branch_samples != "all"):
-            raise ValueError(
-                f"branch_lookahead={self.branch_lookahead} selects which branch steps are learned from, and only "
-                "state groups with branch_samples='all' learn from branch steps. Pass branch_samples='all' "
-                "(with branch_noise='independent'), or leave branch_lookahead at 0."
-            )
-        if self.branch_lookahead > self.branch_horizon:
-            raise ValueError(
-                f"branch_lookahead={self.branch_lookahead} is longer than the branches (branch_horizon="
-                f"{self.branch_horizon}): not even a branch's first step would be learned from. Pass "
-                f"branch_lookahead <= {self.branch_horizon}."
             )
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
@@ -675,7 +656,7 @@ class GRPO(OnPolicyAlgorithm):
             return False
 
         if self.branch_samples == "all":
-            rollout_buffer.add_episode_groups(branches, "process", self.gamma, self.branch_lookahead)
+            rollout_buffer.add_episode_groups(branches, "process", self.gamma)
         else:
             rollout_buffer.add_state_groups(obs, actions, log_probs, scores)  # type: ignore[arg-type]
         return True
@@ -959,7 +940,6 @@ _RULES: dict[str, Rule] = {
     "gamma": Rule(minimum=0, maximum=1),
     "branch_horizon": Rule(integer=True, minimum=0, hint="0 scores the first reward only"),
     "branch_interval": Rule(integer=True, minimum=1),
-    "branch_lookahead": Rule(integer=True, minimum=0, hint="0 learns from every branch step"),
     "ref_update_interval": Rule(
         integer=True, minimum=1, optional=True, hint="None keeps the initial policy as reference"
     ),
