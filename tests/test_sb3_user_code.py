@@ -250,6 +250,39 @@ def test_vec_normalize_save_load_round_trip(tmp_path: Path) -> None:
     loaded.learn(60, reset_num_timesteps=False)
 
 
+@pytest.mark.parametrize("render_mode", ["rgb_array", "human"])
+def test_sb3_readme_example_on_a_rendering_env(render_mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SB3's first example trains on ``gym.make("CartPole-v1", render_mode="human")``: the branch copies
+    must neither fail to copy the env's window nor render (only the agent's env is shown)."""
+    pytest.importorskip("pygame")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")  # no display needed
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    env = gym.make("CartPole-v1", render_mode=render_mode)
+    env.reset(seed=0)
+    env.render()  # the env now holds a pygame surface, which copy.deepcopy refuses
+    rendered_by: list[object] = []
+    render = CartPoleEnv.render
+
+    def counting_render(self: CartPoleEnv) -> Any:
+        rendered_by.append(self)
+        return render(self)
+
+    monkeypatch.setattr(CartPoleEnv, "render", counting_render)
+    model = GRPO("MlpPolicy", env, **TINY)
+    model.learn(total_timesteps=100)
+    vec_env = model.get_env()
+    assert vec_env is not None
+    obs = vec_env.reset()
+    for _ in range(3):
+        action, _states = model.predict(obs, deterministic=True)
+        obs, _reward, _done, _info = vec_env.step(action)
+        vec_env.render()
+    assert rendered_by and all(renderer is env.unwrapped for renderer in rendered_by)
+    if render_mode == "human":  # the agent's steps render (as for PPO), its branches do not
+        assert len(rendered_by) < model.num_timesteps / 2
+
+
 def test_subproc_make_vec_env_with_env_kwargs() -> None:
     env = make_vec_env("Pendulum-v1", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv, env_kwargs={"g": 3.0})
     try:
