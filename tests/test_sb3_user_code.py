@@ -471,6 +471,24 @@ def test_traced_actor_exports_like_sb3s_export_guide(tmp_path: Path) -> None:
     assert log_prob.shape == (2,)
 
 
+def test_a_ppo_model_is_refused_by_load_and_its_weights_start_grpo(tmp_path: Path) -> None:
+    from stable_baselines3 import PPO
+    from stable_baselines3.ppo import MlpPolicy
+
+    ppo = PPO("MlpPolicy", "CartPole-v1", n_steps=16, batch_size=16)
+    ppo.save(tmp_path / "ppo_cartpole")
+    with pytest.raises(ValueError, match=r"saved by another algorithm.*set_parameters"):
+        GRPO.load(tmp_path / "ppo_cartpole")
+    with pytest.warns(UserWarning, match="never uses or trains its value network"):
+        model = GRPO(MlpPolicy, "CartPole-v1", **TINY)
+    model.set_parameters(str(tmp_path / "ppo_cartpole"))
+    obs = np.full((3, 4), 0.05, dtype=np.float32)
+    np.testing.assert_array_equal(
+        model.predict(obs, deterministic=True)[0], ppo.predict(obs, deterministic=True)[0]
+    )
+    model.learn(60)
+
+
 # --- PPO's arguments that GRPO does not have ----------------------------------------------------------
 
 PPO_ONLY = [

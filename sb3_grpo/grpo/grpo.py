@@ -7,9 +7,11 @@ import copy
 import dataclasses
 import functools
 import io
+import json
 import math
 import pathlib
 import warnings
+import zipfile
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, TypeVar, get_type_hints
 
@@ -20,7 +22,7 @@ from gymnasium import spaces
 from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from stable_baselines3.common.save_util import load_from_zip_file
+from stable_baselines3.common.save_util import load_from_zip_file, open_path
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor
 from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
@@ -432,6 +434,7 @@ class GRPO(OnPolicyAlgorithm):
         :return: The loaded model
         """
         _refuse_ppo_only_arguments("GRPO.load(...)", **kwargs)
+        _refuse_other_algorithms_models(path)
         kwargs = {name: value for name, value in kwargs.items() if name not in cls.ppo_only_arguments}
         _check_load_kwargs(kwargs)
         return super().load(  # type: ignore[return-value]
@@ -928,6 +931,40 @@ def _refuse_ppo_only_arguments(where: str, **given: Any) -> None:
             f"{where} got PPO's {', '.join(names)}, which GRPO does not have. {ppo_only_message(names)} "
             f"Remove {'it' if len(names) == 1 else 'them'} from the call; in an rl-zoo yml entry copied "
             f"from PPO's, delete the key{'s' if len(names) > 1 else ''} {', '.join(names)}."
+        )
+
+
+def _refuse_other_algorithms_models(path: str | pathlib.Path | io.BufferedIOBase) -> None:
+    """Refuse a model zip saved by another algorithm (PPO...), whose hyperparameters would become GRPO's.
+
+    PPO's ``n_steps`` (transitions per env) would become GRPO's groups per env, its ``batch_size`` and
+    constant learning rate GRPO's: the load would run, on settings nobody chose. Only the saved data's
+    names are read (a file SB3's load cannot read is left to its error).
+
+    :param path: What was given to :meth:`GRPO.load`
+    :raises ValueError: when the saved data has no ``group_size``
+    """
+    try:
+        file = open_path(path, "r", suffix="zip")
+    except (OSError, ValueError):
+        return
+    start = file.tell()
+    try:
+        with zipfile.ZipFile(file) as archive:
+            saved = json.loads(archive.read("data"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return
+    finally:
+        if file is path:
+            file.seek(start)
+        else:
+            file.close()
+    if "policy_class" in saved and "group_size" not in saved:
+        raise ValueError(
+            f"{path} holds a model saved by another algorithm (PPO, A2C...), not by GRPO: its hyperparameters "
+            "mean other things in GRPO (n_steps counts groups). To start GRPO from its policy, build GRPO with "
+            "that policy class and load the weights: model = GRPO(stable_baselines3.ppo.MlpPolicy, env, "
+            "policy_kwargs=<the same>), then model.set_parameters(path)."
         )
 
 
