@@ -4,6 +4,9 @@ GRPO needs no value function: the baseline of every advantage is the mean score 
 of its group. These policies are SB3's ``ActorCriticPolicy`` family with the critic removed: the
 same feature extractors, ``net_arch``, ``activation_fn``, ``ortho_init``, gSDE and distributions, but
 no value head is built and ``predict_values`` refuses to run.
+
+GRPO samples and scores actions through :func:`sample_actions` and :func:`log_prob_and_entropy`, which use
+only ``get_distribution``: SB3's own ``ActorCriticPolicy`` classes work too (their critic stays unused).
 """
 
 from __future__ import annotations
