@@ -11,6 +11,9 @@ as their parents.
 
 :func:`warn_step_paced_callbacks` is what GRPO calls at the start of ``learn()`` to warn, once per
 callback, about SB3's own step-paced callbacks.
+
+:class:`TransitionProgressBarCallback` is the bar of ``learn(progress_bar=True)``, advanced by transitions;
+:func:`pace_progress_bars` turns a user's own SB3 ``ProgressBarCallback`` into one.
 """
 
 from __future__ import annotations
@@ -71,6 +74,35 @@ class CheckpointCallback(_TransitionPaced, sb3_callbacks.CheckpointCallback):
     """
 
     frequency_attribute = "save_freq"
+
+
+class TransitionProgressBarCallback(sb3_callbacks.ProgressBarCallback):
+    """SB3's progress bar, advanced by the transitions actually made (GRPO's branch steps included)."""
+
+    _start: int = 0
+
+    def _on_step(self) -> bool:
+        self.pbar.update(self.model.num_timesteps - self.pbar.n - self._start)
+        return True
+
+    def _on_training_start(self) -> None:
+        self._start = self.model.num_timesteps
+        super()._on_training_start()
+
+
+def pace_progress_bars(callback: BaseCallback) -> None:
+    """Make SB3's ``ProgressBarCallback`` objects in ``callback`` advance by transitions.
+
+    SB3's bar advances by ``n_envs`` per callback call, and GRPO calls callbacks once per decision, worth
+    up to ``1 + G (H + 1) / k`` transitions: a bar given by the user (``CallbackList([...,
+    ProgressBarCallback()])``) would stop far short of the budget. Its class becomes
+    :class:`TransitionProgressBarCallback`, which holds no other state.
+
+    :param callback: the callback ``learn()`` runs
+    """
+    for child in _all_callbacks(callback):
+        if type(child) is sb3_callbacks.ProgressBarCallback:
+            child.__class__ = TransitionProgressBarCallback
 
 
 #: SB3 callbacks whose frequency counts callback calls, and their frequency attribute

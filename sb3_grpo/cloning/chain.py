@@ -213,6 +213,8 @@ def make_branch_copy(env: gym.Env) -> gym.Env:
             statistics.append(layer)
         layer = layer.env
     try:
+        if getattr(layer, "render_mode", None) is not None:
+            _copy_without_rendering(layer, memo)  # memo[id(layer)]: the copy, wherever the chain holds it
         for wrapper in reversed(statistics):  # innermost first: copy what it wraps, and skip it
             memo[id(wrapper)] = copy.deepcopy(wrapper.env, memo)
         return copy.deepcopy(env, memo)  # type: ignore[no-any-return]
@@ -221,3 +223,29 @@ def make_branch_copy(env: gym.Env) -> gym.Env:
             f"Cannot make a branch copy of env {cloner.key[0]!r}: copy.deepcopy of its wrapper chain failed "
             f"({type(error).__name__}: {error}). Wrappers and env must be deep-copyable to be branched."
         ) from error
+
+
+def _copy_without_rendering(env: gym.Env, memo: dict[int, Any]) -> None:
+    """Deep-copy an unwrapped env that renders into ``memo[id(env)]``, as a copy that does not render.
+
+    Branches are not shown (SB3's first example trains on ``gym.make("CartPole-v1", render_mode="human")``):
+    the copy's ``render_mode`` is None, and what cannot be deep-copied, the window or surface of an env that
+    has rendered (pygame surfaces, viewers), is None in the copy; only ``render()`` uses it, and the copy
+    never calls it. A copy missing anything else fails the runtime check of the branches' first steps.
+
+    :param env: the unwrapped env (``render_mode`` set).
+    :param memo: the deep-copy memo of the chain's copy.
+    """
+    clone = object.__new__(type(env))
+    memo[id(env)] = clone
+    for name, value in vars(env).items():
+        attempt = dict(memo)  # a failed copy leaves half-built objects in its memo
+        try:
+            clone.__dict__[name] = copy.deepcopy(value, attempt)
+        except Exception:
+            clone.__dict__[name] = None
+            continue
+        kept_alive = attempt.pop(id(attempt), [])  # deepcopy's list keyed by its memo's id: move it over
+        memo.update(attempt)
+        memo.setdefault(id(memo), []).extend(kept_alive)
+    clone.__dict__["render_mode"] = None

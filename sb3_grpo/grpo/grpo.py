@@ -7,9 +7,11 @@ import copy
 import dataclasses
 import functools
 import io
+import json
 import math
 import pathlib
 import warnings
+import zipfile
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal, TypeVar, get_type_hints
 
@@ -17,15 +19,15 @@ import gymnasium as gym
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback, ProgressBarCallback
+from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.save_util import load_from_zip_file
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.save_util import load_from_zip_file, open_path
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor
 from stable_baselines3.common.vec_env import SubprocVecEnv, VecEnv
 
-from sb3_grpo.callbacks import warn_step_paced_callbacks
+from sb3_grpo.callbacks import TransitionProgressBarCallback, pace_progress_bars, warn_step_paced_callbacks
 from sb3_grpo.cloning import CloningError, VecEnvCloner
 from sb3_grpo.cloning.adapters import env_name
 from sb3_grpo.cloning.chain import cloner_for
@@ -42,7 +44,14 @@ from sb3_grpo.grpo.branching import (
 )
 from sb3_grpo.grpo.buffers import GroupRolloutBuffer, Supervision
 from sb3_grpo.grpo.common_noise import sample_with_common_noise
-from sb3_grpo.grpo.policies import CnnPolicy, GRPOPolicy, MlpPolicy, MultiInputPolicy
+from sb3_grpo.grpo.policies import (
+    CnnPolicy,
+    GRPOPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    log_prob_and_entropy,
+    sample_actions,
+)
 from sb3_grpo.grpo.schedules import DEFAULT_LEARNING_RATE
 
 SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
@@ -56,18 +65,6 @@ _SMALL_POLICY_PARAMETERS = 1_000_000
 
 #: Budget of ``learn()`` when called without ``total_timesteps`` (env transitions, branches included).
 DEFAULT_TOTAL_TIMESTEPS = 100_000
-
-
-class TransitionProgressBarCallback(ProgressBarCallback):
-    """SB3's progress bar, advanced by the transitions actually made (GRPO's branch steps included)."""
-
-    def _on_step(self) -> bool:
-        self.pbar.update(self.model.num_timesteps - self.pbar.n - self._start)
-        return True
-
-    def _on_training_start(self) -> None:
-        self._start = self.model.num_timesteps
-        super()._on_training_start()
 
 
 class GRPO(OnPolicyAlgorithm):
@@ -165,6 +162,11 @@ class GRPO(OnPolicyAlgorithm):
         few rows only lose time to thread synchronisation (CartPole on 2 busy cores: 324 transitions/s
         with torch's default of 2 threads, 2079/s with 1), and leaves torch's setting alone otherwise;
         an integer sets it; None never touches it
+    :param gae_lambda: PPO's, refused: GRPO has no critic (see :attr:`ppo_only_arguments`)
+    :param vf_coef: PPO's, refused: GRPO has no critic
+    :param clip_range_vf: PPO's, refused: GRPO has no critic
+    :param rollout_buffer_class: PPO's, refused: GRPO fills its own group buffer
+    :param rollout_buffer_kwargs: PPO's, refused: GRPO fills its own group buffer
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
 
@@ -173,12 +175,22 @@ class GRPO(OnPolicyAlgorithm):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
-    policy: GRPOPolicy
+    #: PPO's arguments that mean nothing without a critic or with GRPO's buffer, and why. They are in the
+    #: signature only to be refused, in ``GRPO(...)``, ``GRPO.load`` and the zoo, with a message that says
+    #: what to remove (Python's own "unexpected keyword argument" would not).
+    ppo_only_arguments: ClassVar[dict[str, str]] = {
+        "gae_lambda": "no critic, so no generalized advantage estimation (advantages are group-relative)",
+        "vf_coef": "no critic, so no value loss to weigh",
+        "clip_range_vf": "no critic, so no value function to clip",
+        "rollout_buffer_class": "its own buffer of groups (GroupRolloutBuffer), which cannot be replaced",
+        "rollout_buffer_kwargs": "its own buffer of groups (GroupRolloutBuffer), which takes no options",
+    }
+    policy: ActorCriticPolicy
     rollout_buffer: GroupRolloutBuffer  # type: ignore[assignment]
 
     def __init__(
         self,
-        policy: str | type[GRPOPolicy],
+        policy: str | type[ActorCriticPolicy],
         env: GymEnv | str,
         learning_rate: float | Schedule = DEFAULT_LEARNING_RATE,
         n_steps: int = 8,
@@ -213,8 +225,21 @@ class GRPO(OnPolicyAlgorithm):
         seed: int | None = None,
         device: th.device | str = "auto",
         torch_threads: int | Literal["auto"] | None = "auto",
+        gae_lambda: None = None,
+        vf_coef: None = None,
+        clip_range_vf: None = None,
+        rollout_buffer_class: None = None,
+        rollout_buffer_kwargs: None = None,
         _init_setup_model: bool = True,
     ) -> None:
+        _refuse_ppo_only_arguments(
+            "GRPO(...)",
+            gae_lambda=gae_lambda,
+            vf_coef=vf_coef,
+            clip_range_vf=clip_range_vf,
+            rollout_buffer_class=rollout_buffer_class,
+            rollout_buffer_kwargs=rollout_buffer_kwargs,
+        )
         _check_hyperparameters(
             learning_rate=learning_rate,
             n_steps=n_steps,
@@ -324,6 +349,7 @@ class GRPO(OnPolicyAlgorithm):
                 "independent samples of the policy; branch_noise='common' draws them from shared random "
                 "numbers. Pass branch_noise='independent' (or keep branch_samples='first')."
             )
+        _check_policy_class(self.policy_class)
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
         self.rollout_buffer = GroupRolloutBuffer(
@@ -337,7 +363,7 @@ class GRPO(OnPolicyAlgorithm):
             **self.policy_kwargs,
         )
         self.policy = self.policy.to(self.device)
-        self.reference_policy: GRPOPolicy | None = None
+        self.reference_policy: ActorCriticPolicy | None = None
         if self.kl_coef > 0:
             self.reference_policy = copy.deepcopy(self.policy)
             self.reference_policy.set_training_mode(False)
@@ -407,6 +433,9 @@ class GRPO(OnPolicyAlgorithm):
         :param kwargs: Attributes to change on loading (e.g. ``kl_coef=0.04`` to fine-tune with a KL penalty)
         :return: The loaded model
         """
+        _refuse_ppo_only_arguments("GRPO.load(...)", **kwargs)
+        _refuse_other_algorithms_models(path)
+        kwargs = {name: value for name, value in kwargs.items() if name not in cls.ppo_only_arguments}
         _check_load_kwargs(kwargs)
         return super().load(  # type: ignore[return-value]
             path,
@@ -496,6 +525,7 @@ class GRPO(OnPolicyAlgorithm):
                 callback = [callback if isinstance(callback, BaseCallback) else ConvertCallback(callback)]
             callback = [*callback, TransitionProgressBarCallback()]
         callback = super()._init_callback(callback, progress_bar=False)
+        pace_progress_bars(callback)
         self._warn_step_paced(callback)
         return callback
 
@@ -520,7 +550,7 @@ class GRPO(OnPolicyAlgorithm):
             the log-probability is of), and ``log pi(a|s)``
         """
         with th.no_grad(), _unchecked_distributions():
-            actions, log_probs = self.policy(self._obs_tensor(obs))
+            actions, log_probs = sample_actions(self.policy, self._obs_tensor(obs))
         actions_np = actions.cpu().numpy()
         return self._env_actions(actions_np), actions_np, log_probs.cpu().numpy()
 
@@ -742,7 +772,7 @@ class GRPO(OnPolicyAlgorithm):
                 actions = batch.actions
                 if isinstance(self.action_space, spaces.Discrete):
                     actions = actions.long().flatten()
-                log_prob, entropy = self.policy.evaluate_actions(batch.observations, actions)
+                log_prob, entropy = log_prob_and_entropy(self.policy, batch.observations, actions)
                 advantages = batch.advantages
                 if self.normalize_advantage and len(advantages) > 1:
                     advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
@@ -828,7 +858,7 @@ class GRPO(OnPolicyAlgorithm):
             for idx, obs, actions in buffer.iter_in_order(4096):
                 if isinstance(self.action_space, spaces.Discrete):
                     actions = actions.long().flatten()
-                log_prob, _ = self.reference_policy.evaluate_actions(obs, actions)
+                log_prob, _ = log_prob_and_entropy(self.reference_policy, obs, actions)
                 out[idx] = log_prob.cpu().numpy()
         return out
 
@@ -877,6 +907,91 @@ class GRPO(OnPolicyAlgorithm):
         if self.device.type == "cpu" and n_parameters < _SMALL_POLICY_PARAMETERS:
             return 1
         return None
+
+
+def ppo_only_message(names: list[str]) -> str:
+    """Why GRPO has none of PPO's arguments ``names`` (each in :attr:`GRPO.ppo_only_arguments`).
+
+    :param names: The PPO-only arguments given
+    :return: one sentence per argument
+    """
+    return " ".join(f"{name}: GRPO has {GRPO.ppo_only_arguments[name]}." for name in names)
+
+
+def _refuse_ppo_only_arguments(where: str, **given: Any) -> None:
+    """Refuse PPO's arguments that GRPO does not have (None, their default, is accepted), naming them all.
+
+    :param where: The call, for the message (``GRPO(...)``)
+    :param given: Keyword arguments of that call (others than PPO-only ones are ignored)
+    :raises TypeError: if any PPO-only argument is given a value
+    """
+    names = [name for name in GRPO.ppo_only_arguments if given.get(name) is not None]
+    if names:
+        raise TypeError(
+            f"{where} got PPO's {', '.join(names)}, which GRPO does not have. {ppo_only_message(names)} "
+            f"Remove {'it' if len(names) == 1 else 'them'} from the call; in an rl-zoo yml entry copied "
+            f"from PPO's, delete the key{'s' if len(names) > 1 else ''} {', '.join(names)}."
+        )
+
+
+def _refuse_other_algorithms_models(path: str | pathlib.Path | io.BufferedIOBase) -> None:
+    """Refuse a model zip saved by another algorithm (PPO...), whose hyperparameters would become GRPO's.
+
+    PPO's ``n_steps`` (transitions per env) would become GRPO's groups per env, its ``batch_size`` and
+    constant learning rate GRPO's: the load would run, on settings nobody chose. Only the saved data's
+    names are read (a file SB3's load cannot read is left to its error).
+
+    :param path: What was given to :meth:`GRPO.load`
+    :raises ValueError: when the saved data has no ``group_size``
+    """
+    try:
+        file = open_path(path, "r", suffix="zip")
+    except (OSError, ValueError):
+        return
+    start = file.tell()
+    try:
+        with zipfile.ZipFile(file) as archive:
+            saved = json.loads(archive.read("data"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return
+    finally:
+        if file is path:
+            file.seek(start)
+        else:
+            file.close()
+    if "policy_class" in saved and "group_size" not in saved:
+        raise ValueError(
+            f"{path} holds a model saved by another algorithm (PPO, A2C...), not by GRPO: its hyperparameters "
+            "mean other things in GRPO (n_steps counts groups). To start GRPO from its policy, build GRPO with "
+            "that policy class and load the weights: model = GRPO(stable_baselines3.ppo.MlpPolicy, env, "
+            "policy_kwargs=<the same>), then model.set_parameters(path)."
+        )
+
+
+def _check_policy_class(policy_class: type[BasePolicy]) -> None:
+    """Refuse a policy GRPO cannot train; warn that an actor-critic policy's critic stays unused.
+
+    GRPO samples and scores actions through ``get_distribution`` only (``sample_actions``), so SB3's
+    ``ActorCriticPolicy`` and its subclasses (SB3's custom-policy examples) train as PPO trains them.
+
+    :param policy_class: The policy class given to GRPO
+    :raises TypeError: for a policy without an actor-critic's action distribution
+    """
+    if not (isinstance(policy_class, type) and issubclass(policy_class, ActorCriticPolicy)):
+        raise TypeError(
+            f"GRPO needs an on-policy actor policy (sb3_grpo's 'MlpPolicy', 'CnnPolicy', 'MultiInputPolicy', "
+            f"a subclass of sb3_grpo.grpo.policies.GRPOPolicy, or an SB3 ActorCriticPolicy), got {policy_class!r}."
+        )
+    if not issubclass(policy_class, GRPOPolicy):
+        name = policy_class.__name__
+        warnings.warn(
+            f"{name} is an actor-critic policy: GRPO trains its actor and never uses or trains its value "
+            f"network (its predict_values returns the untrained critic's values). Derive {name} from "
+            "sb3_grpo.grpo.policies.GRPOPolicy instead of ActorCriticPolicy (the same hooks, such as "
+            "_build_mlp_extractor) to not build the critic, or pass the string 'MlpPolicy'.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _recreatable_part(spec: Any) -> Any:

@@ -4,6 +4,9 @@ GRPO needs no value function: the baseline of every advantage is the mean score 
 of its group. These policies are SB3's ``ActorCriticPolicy`` family with the critic removed: the
 same feature extractors, ``net_arch``, ``activation_fn``, ``ortho_init``, gSDE and distributions, but
 no value head is built and ``predict_values`` refuses to run.
+
+GRPO samples and scores actions through :func:`sample_actions` and :func:`log_prob_and_entropy`, which use
+only ``get_distribution``: SB3's own ``ActorCriticPolicy`` classes work too (their critic stays unused).
 """
 
 from __future__ import annotations
@@ -149,11 +152,7 @@ class GRPOPolicy(ActorCriticPolicy):
         :param deterministic: Whether to take the distribution's mode instead of sampling
         :return: actions and ``log pi(a|s)``
         """
-        distribution = self.get_distribution(obs)
-        actions = distribution.get_actions(deterministic=deterministic)
-        log_prob = distribution.log_prob(actions)
-        actions = actions.reshape((-1, *self.action_space.shape))  # type: ignore[misc]
-        return actions, log_prob
+        return sample_actions(self, obs, deterministic)
 
     def evaluate_actions(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor | None]:  # type: ignore[override]
         """
@@ -164,8 +163,7 @@ class GRPOPolicy(ActorCriticPolicy):
         :return: ``log pi(a|s)`` and the entropy of ``pi(.|s)`` (``None`` for distributions without a
             closed form, e.g. squashed gSDE)
         """
-        distribution = self.get_distribution(obs)
-        return distribution.log_prob(actions), distribution.entropy()
+        return log_prob_and_entropy(self, obs, actions)
 
     def predict_values(self, obs: PyTorchObs) -> th.Tensor:
         raise NotImplementedError(
@@ -187,6 +185,41 @@ class GRPOMultiInputPolicy(GRPOPolicy):
     """
 
     default_features_extractor = CombinedExtractor
+
+
+def sample_actions(
+    policy: ActorCriticPolicy, obs: PyTorchObs, deterministic: bool = False
+) -> tuple[th.Tensor, th.Tensor]:
+    """
+    Actions of ``policy`` and their log-probabilities, through its action distribution only.
+
+    GRPO samples through this, not through ``policy(obs)``, so that any ``ActorCriticPolicy`` (SB3's
+    ``MlpPolicy``, whose ``forward`` also returns values) works as its policy.
+
+    :param policy: A GRPO policy or any SB3 ``ActorCriticPolicy``
+    :param obs: Observations (a batch)
+    :param deterministic: Whether to take the distribution's mode instead of sampling
+    :return: actions and ``log pi(a|s)``
+    """
+    distribution = policy.get_distribution(obs)
+    actions = distribution.get_actions(deterministic=deterministic)
+    log_prob = distribution.log_prob(actions)
+    return actions.reshape((-1, *policy.action_space.shape)), log_prob  # type: ignore[misc]
+
+
+def log_prob_and_entropy(
+    policy: ActorCriticPolicy, obs: PyTorchObs, actions: th.Tensor
+) -> tuple[th.Tensor, th.Tensor | None]:
+    """
+    ``log pi(a|s)`` of given actions and the entropy of ``pi(.|s)``, through the action distribution only.
+
+    :param policy: A GRPO policy or any SB3 ``ActorCriticPolicy``
+    :param obs: Observations
+    :param actions: Actions taken in those observations
+    :return: log-probabilities and entropies (``None`` for distributions without a closed form)
+    """
+    distribution = policy.get_distribution(obs)
+    return distribution.log_prob(actions), distribution.entropy()
 
 
 MlpPolicy = GRPOPolicy

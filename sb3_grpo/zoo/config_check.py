@@ -19,6 +19,8 @@ from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.utils import ALGOS
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from sb3_grpo.grpo.grpo import ppo_only_message
+
 #: Keys the zoo reads itself and does not pass to the algorithm.
 ZOO_KEYS: frozenset[str] = frozenset(
     {
@@ -94,6 +96,13 @@ def check_entry(hyperparams: dict[str, Any], algo: str, where: str) -> None:
             raise ZooConfigError(
                 f"{where}: bad value {key}={value!r}: use a number or a linear schedule such as 'lin_3e-4'."
             )
+    ppo_only = [key for key in getattr(ALGOS[algo], "ppo_only_arguments", {}) if key in hyperparams]
+    if ppo_only:
+        keys = ", ".join(ppo_only)
+        raise ZooConfigError(
+            f"{where}: delete the key{'s' if len(ppo_only) > 1 else ''} {keys} (PPO's; was this entry copied "
+            f"from a PPO config?). {ppo_only_message(ppo_only)}"
+        )
     known = constructor_keys(ALGOS[algo])
     if known is None:
         return
