@@ -283,6 +283,65 @@ def test_sb3_readme_example_on_a_rendering_env(render_mode: str, monkeypatch: py
         assert len(rendered_by) < model.num_timesteps / 2
 
 
+class _Emulator:
+    """Refuses copy.deepcopy, as ale-py's ALEInterface does; its env pickles it through the env's own state."""
+
+    def __init__(self, position: int = 0) -> None:
+        self.position = position
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Emulator:
+        raise TypeError("cannot deep-copy the emulator")
+
+
+class _EmulatedEnv(gym.Env):
+    """An env that copies itself through __getstate__/__setstate__ (ale-py's AtariEnv does)."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(1,), dtype=np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode: str | None = None) -> None:
+        self.render_mode = render_mode
+        self.emulator = _Emulator()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["emulator"] = self.emulator.position
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.emulator = _Emulator(state["emulator"])
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.emulator.position = 0
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.emulator.position += int(action)
+        return np.array([self.emulator.position], dtype=np.float32), 0.0, False, False, {}
+
+    def get_state(self) -> int:
+        return self.emulator.position
+
+    def set_state(self, state: int) -> None:
+        self.emulator.position = state
+
+
+def test_branch_copy_of_a_rendering_env_is_made_as_its_class_copies_itself() -> None:
+    # SB3's make_vec_env gives every env render_mode="rgb_array": its copies must keep what the class's own
+    # copy keeps (the emulator of an Atari env), only without rendering
+    from sb3_grpo.cloning.chain import make_branch_copy
+
+    env = _EmulatedEnv(render_mode="rgb_array")
+    env.reset(seed=0)
+    env.step(1)
+    branch = make_branch_copy(env)
+    assert isinstance(branch, _EmulatedEnv)
+    assert branch.render_mode is None and env.render_mode == "rgb_array"
+    assert branch.emulator is not env.emulator and branch.emulator.position == 1
+
+
 def test_subproc_make_vec_env_with_env_kwargs() -> None:
     env = make_vec_env("Pendulum-v1", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv, env_kwargs={"g": 3.0})
     try:

@@ -228,24 +228,38 @@ def make_branch_copy(env: gym.Env) -> gym.Env:
 def _copy_without_rendering(env: gym.Env, memo: dict[int, Any]) -> None:
     """Deep-copy an unwrapped env that renders into ``memo[id(env)]``, as a copy that does not render.
 
-    Branches are not shown (SB3's first example trains on ``gym.make("CartPole-v1", render_mode="human")``):
-    the copy's ``render_mode`` is None, and what cannot be deep-copied, the window or surface of an env that
-    has rendered (pygame surfaces, viewers), is None in the copy; only ``render()`` uses it, and the copy
-    never calls it. A copy missing anything else fails the runtime check of the branches' first steps.
+    Branches are not shown (SB3's first example trains on ``gym.make("CartPole-v1", render_mode="human")``,
+    and SB3's ``make_vec_env`` gives every env ``render_mode="rgb_array"``): the copy's ``render_mode`` is
+    None. The env is copied as its class copies itself (ale-py's envs pickle their emulator); only if that
+    fails, attribute by attribute, with what cannot be copied (the window or surface of an env that has
+    rendered: pygame surfaces, viewers) None in the copy: only ``render()`` uses it, and the copy never
+    calls it. A copy missing anything else fails the runtime check of the branches' first steps.
 
     :param env: the unwrapped env (``render_mode`` set).
     :param memo: the deep-copy memo of the chain's copy.
     """
-    clone = object.__new__(type(env))
-    memo[id(env)] = clone
-    for name, value in vars(env).items():
-        attempt = dict(memo)  # a failed copy leaves half-built objects in its memo
-        try:
-            clone.__dict__[name] = copy.deepcopy(value, attempt)
-        except Exception:
-            clone.__dict__[name] = None
-            continue
-        kept_alive = attempt.pop(id(attempt), [])  # deepcopy's list keyed by its memo's id: move it over
-        memo.update(attempt)
-        memo.setdefault(id(memo), []).extend(kept_alive)
+    clone = _deepcopy_or_none(env, memo)
+    if clone is None:
+        clone = object.__new__(type(env))
+        memo[id(env)] = clone
+        for name, value in vars(env).items():
+            clone.__dict__[name] = _deepcopy_or_none(value, memo)
     clone.__dict__["render_mode"] = None
+
+
+def _deepcopy_or_none(value: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy(value, memo)``, or None if it fails (then ``memo`` is left as it was).
+
+    :param value: what to copy.
+    :param memo: the deep-copy memo, extended with the copy's objects when it succeeds.
+    :return: the copy, or None.
+    """
+    attempt = dict(memo)  # a failed copy leaves half-built objects in its memo
+    try:
+        copied = copy.deepcopy(value, attempt)
+    except Exception:
+        return None
+    kept_alive = attempt.pop(id(attempt), [])  # deepcopy's list keyed by its memo's id: move it over
+    memo.update(attempt)
+    memo.setdefault(id(memo), []).extend(kept_alive)
+    return copied
