@@ -26,11 +26,16 @@ sampling), cloning (saving, restoring, the runtime clone check), the group buffe
 GRPO's branch copies, stepped in worker processes) against ``DummyVecEnv`` (all in this process) at the
 same ``n_envs``, with :data:`SCALING_SETTINGS` (for MuJoCo: ``pip install "gymnasium[mujoco]"``).
 
+An Atari id (``PongNoFrameskip-v4``: ale-py, OpenCV) runs through SB3's Atari pipeline (``make_atari_env``,
+4 stacked frames) with ``CnnPolicy`` for both algorithms: with ``--device cuda`` the rows where a GPU can
+pay. ``--json PATH`` saves the raw measurements beside the markdown.
+
 Usage::
 
     python benchmarks/throughput.py [--timesteps 20000] [--envs CartPole-v1 Pendulum-v1] [--device cpu]
                                     [--settings documented|defaults] [--profile]
-                                    [--out benchmarks/results/throughput.md]
+                                    [--out benchmarks/results/throughput.md] [--json raw.json]
+    python benchmarks/throughput.py --device cuda --envs CartPole-v1 PongNoFrameskip-v4
     python benchmarks/throughput.py --workers 1 2 4 --envs Hopper-v5 HalfCheetah-v5 [--timesteps 20000]
 """
 
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import sys
@@ -54,14 +60,21 @@ import gymnasium as gym
 import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecFrameStack
 
 import sb3_grpo.grpo.branching as branching
 import sb3_grpo.grpo.grpo as grpo_module
 from sb3_grpo import GRPO
 from sb3_grpo.cloning import VecEnvCloner
 from sb3_grpo.grpo.buffers import GroupRolloutBuffer
+
+try:  # registers the ALE games (ale-py ships the ROMs), for the Atari rows
+    import ale_py
+
+    gym.register_envs(ale_py)
+except ImportError:
+    pass
 
 ENV_IDS = ("CartPole-v1", "Pendulum-v1")
 #: Settings shared by both algorithms.
@@ -172,8 +185,31 @@ def raw_env_rate(env_id: str, steps: int, seed: int = 0) -> tuple[float, float]:
     return steps / total, in_step / steps
 
 
+def is_atari(env_id: str) -> bool:
+    """Whether ``env_id`` is an ALE game run through SB3's Atari pipeline (``make_atari_env``, 4 stacked
+    frames, ``CnnPolicy``): the ``...NoFrameskip-v4`` ids that ``AtariWrapper`` expects.
+
+    :param env_id: env id
+    :return: True for an Atari id
+    """
+    return "NoFrameskip" in env_id
+
+
+def make_env(env_id: str, seed: int) -> VecEnv:
+    """One sub-env as SB3 users make it: ``make_vec_env``, or for Atari ids ``make_atari_env`` and
+    ``VecFrameStack`` (the policy is then a ``CnnPolicy``).
+
+    :param env_id: env id
+    :param seed: seed
+    :return: the vectorised env
+    """
+    if is_atari(env_id):
+        return VecFrameStack(make_atari_env(env_id, n_envs=1, seed=seed), n_stack=4)
+    return make_vec_env(env_id, n_envs=1, seed=seed)
+
+
 def make_model(algo: str, env_id: str, seed: int, device: str, settings: str = "documented") -> BaseAlgorithm:
-    """GRPO or PPO with the shared settings.
+    """GRPO or PPO with the shared settings (the same actor: ``MlpPolicy``, or ``CnnPolicy`` for Atari).
 
     :param algo: ``"grpo"`` or ``"ppo"``
     :param env_id: env id
@@ -183,10 +219,11 @@ def make_model(algo: str, env_id: str, seed: int, device: str, settings: str = "
     :return: the model
     """
     common, grpo_kwargs, ppo_kwargs = SETTINGS[settings]
-    env = make_vec_env(env_id, n_envs=1, seed=seed)
+    env = make_env(env_id, seed)
+    policy = "CnnPolicy" if is_atari(env_id) else "MlpPolicy"
     if algo == "grpo":
-        return GRPO("MlpPolicy", env, seed=seed, device=device, **common, **grpo_kwargs)
-    return PPO("MlpPolicy", env, seed=seed, device=device, **common, **ppo_kwargs)
+        return GRPO(policy, env, seed=seed, device=device, **common, **grpo_kwargs)
+    return PPO(policy, env, seed=seed, device=device, **common, **ppo_kwargs)
 
 
 #: ``--workers``: (GRPO's, PPO's) keyword arguments, the same ``[64, 64]`` tanh actor; GRPO as in the
@@ -491,6 +528,25 @@ def profile_report(profiles: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def write_json(path: Path | None, rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Save the raw measurements with the command's arguments and the machine's description.
+
+    :param path: where (nothing is written when None)
+    :param rows: the measurements
+    :param args: the parsed command line
+    """
+    if path is None:
+        return
+    machine = dict(
+        cpu_count=os.cpu_count(),
+        torch=torch.__version__,
+        cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+    )
+    arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(arguments=arguments, machine=machine, rows=rows), indent=1) + "\n")
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Command line entry point.
 
@@ -508,6 +564,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--profile", action="store_true", help="add a cProfile breakdown of GRPO")
     parser.add_argument("--workers", type=int, nargs="+", help="SubprocVecEnv vs DummyVecEnv at these n_envs")
     parser.add_argument("--out", type=Path, help="also write the markdown here")
+    parser.add_argument("--json", type=Path, help="also write the measurements (raw) here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.workers:
@@ -516,6 +573,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         if args.out is not None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text + "\n")
+        write_json(args.json, rows, args)
         return rows
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print(f"--device {args.device}: CUDA is not available on this machine, skipped.")
@@ -542,6 +600,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             + text
             + "\n"
         )
+    write_json(args.json, rows, args)
     return rows
 
 
