@@ -94,6 +94,12 @@ def test_subproc_worker_branches_with_a_cuda_policy() -> None:
         env.close()
 
 
+def test_torch_threads_auto_leaves_a_gpu_policy_alone() -> None:
+    # "auto" takes one CPU thread for small policies' forward passes; on a GPU they do not run on the CPU
+    model = GRPO("MlpPolicy", "CartPole-v1", device="cuda")
+    assert model._learn_threads() is None
+
+
 def test_throughput_benchmark_runs_on_cuda() -> None:
     from benchmarks import throughput
 

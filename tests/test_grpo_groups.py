@@ -111,7 +111,7 @@ def test_monitor_sees_only_the_agents_trajectory() -> None:
     # Every decision is one step of the real env: episode lengths + the running episode == decisions.
     current = len(monitor.rewards)
     assert sum(monitor.get_episode_lengths()) + current == model._n_decisions
-    assert model.num_timesteps > 3 * model._n_decisions  # branch steps were made, and not recorded
+    assert model.num_timesteps > model._n_decisions  # branch steps were made, and not recorded
 
 
 def test_vec_normalize_statistics_only_from_real_steps() -> None:

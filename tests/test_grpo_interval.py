@@ -99,7 +99,10 @@ def test_torch_threads_during_learn_and_restored(torch_threads: Any, expected: i
     previous = th.get_num_threads()
     th.set_num_threads(2)
     try:
-        model = GRPO("MlpPolicy", "CartPole-v1", n_steps=8, batch_size=16, torch_threads=torch_threads)
+        # "auto" is about CPU forward passes (on a GPU it leaves the threads alone: tests/test_cuda.py)
+        model = GRPO(
+            "MlpPolicy", "CartPole-v1", n_steps=8, batch_size=16, torch_threads=torch_threads, device="cpu"
+        )
         model.learn(200, callback=lambda _locals, _globals: seen.append(th.get_num_threads()) or True)
         assert set(seen) == {expected}
         assert th.get_num_threads() == 2

@@ -33,10 +33,10 @@ def test_continuation_actions_are_the_full_samplers(env_id: str, branch_noise: s
         from sb3_grpo.grpo.common_noise import sample_with_common_noise
 
         with th.no_grad():
-            distribution = model.policy.get_distribution(th.as_tensor(obs))
-            actions = sample_with_common_noise(distribution, th.as_tensor(groups), 2)
+            distribution = model.policy.get_distribution(th.as_tensor(obs, device=model.device))
+            actions = sample_with_common_noise(distribution, th.as_tensor(groups, device=model.device), 2)
             distribution.log_prob(actions)
-        full = model._env_actions(actions.reshape((-1, *model.action_space.shape)).numpy())
+        full = model._env_actions(actions.reshape((-1, *model.action_space.shape)).cpu().numpy())
     np.testing.assert_array_equal(fast, full)
 
 
