@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -103,9 +104,14 @@ def test_grpo_episode_variant_is_skipped_when_grpo_already_runs_episodes() -> No
 
 
 def test_throughput_smoke(tmp_path: Path) -> None:
-    out = tmp_path / "throughput.md"
-    rows = throughput.main(["--timesteps", "400", "--envs", "CartPole-v1", "--out", str(out)])
+    out, raw = tmp_path / "throughput.md", tmp_path / "throughput.json"
+    rows = throughput.main(
+        ["--timesteps", "400", "--envs", "CartPole-v1", "--out", str(out), "--json", str(raw)]
+    )
     (row,) = rows
+    saved = json.loads(raw.read_text())
+    assert saved["rows"][0]["grpo_rate"] == row["grpo_rate"] and saved["arguments"]["timesteps"] == 400
+    assert saved["machine"]["cpu_count"] == os.cpu_count()
     assert row["grpo_rate"] > 0 and row["ppo_rate"] > 0 and row["raw_rate"] > 0
     assert row["ratio"] == pytest.approx(row["grpo_rate"] / row["ppo_rate"])
     # The wrappers really timed GRPO's cloning and bookkeeping, and its env steps.
@@ -116,6 +122,18 @@ def test_throughput_smoke(tmp_path: Path) -> None:
     # The originals are back in place after the instrumented run.
     assert not hasattr(throughput.VecEnvCloner.get_states, "__wrapped__")
     assert throughput.branching.set_state.__name__ == "set_state"
+
+
+def test_throughput_runs_atari_ids_through_sb3s_atari_pipeline() -> None:
+    pytest.importorskip("ale_py")
+    pytest.importorskip("cv2")  # AtariWrapper resizes frames with OpenCV
+    from stable_baselines3.common.torch_layers import NatureCNN
+
+    for algo in ("grpo", "ppo"):
+        model = throughput.make_model(algo, "PongNoFrameskip-v4", seed=0, device="cpu")
+        assert model.observation_space.shape == (4, 84, 84)  # 4 stacked 84x84 grey frames, channels first
+        assert isinstance(model.policy.features_extractor, NatureCNN)  # CnnPolicy for both
+    assert not throughput.is_atari("CartPole-v1")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message printed without CUDA")
