@@ -73,17 +73,10 @@ def test_coinciding_members_stop_and_keep_the_advantages() -> None:
 
 @pytest.mark.parametrize(("branch_noise", "stops"), [("common", True), ("independent", False)])
 def test_identity_env_groups_cost_one_step_per_member(branch_noise: str, stops: bool) -> None:
-    # one rollout (n_steps groups, one every k-th decision, G members, H=64) on an env whose next
-    # observation ignores the action: n_steps * k agent steps + n_steps groups x G first steps
+    # one rollout of the defaults (n_steps groups, one every k-th decision, G members, H=64) on an env whose
+    # next observation ignores the action: n_steps * k agent steps + n_steps groups x G first steps
     venv = DummyVecEnv([lambda: IdentityEnv(4)])
-    model = GRPO(
-        "MlpPolicy",
-        venv,
-        branch_noise=branch_noise,
-        branch_pacing="interval",
-        skip_identical_groups=False,
-        seed=0,
-    )
+    model = GRPO("MlpPolicy", venv, branch_noise=branch_noise, skip_identical_groups=False, seed=0)
     model.learn(1)
     decisions, first_steps = model.n_steps * model.branch_interval, model.n_steps * model.group_size
     assert (model.num_timesteps == decisions + first_steps) is stops

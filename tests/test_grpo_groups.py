@@ -255,18 +255,9 @@ def test_nan_reward_names_step_and_env() -> None:
 
 
 def test_nan_reward_on_the_agents_own_step_names_step_and_env() -> None:
-    # branch_interval=4 paced by interval: the first decisions are plain steps of the agent, before any group
+    # branch_interval=4: the first decisions are plain steps of the agent, before any group
     env = DummyVecEnv([LineEnv, lambda: LineEnv(nan_at=2)])
-    model = GRPO(
-        "MlpPolicy",
-        env,
-        n_steps=8,
-        batch_size=8,
-        group_size=2,
-        branch_interval=4,
-        branch_pacing="interval",
-        seed=0,
-    )
+    model = GRPO("MlpPolicy", env, n_steps=8, batch_size=8, group_size=2, branch_interval=4, seed=0)
     with pytest.raises(
         ValueError, match=r"non-finite reward \(nan\) at sub-env index 1 during step 1 of the agent"
     ):

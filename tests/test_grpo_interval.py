@@ -1,4 +1,4 @@
-"""``branch_interval`` (groups at every k-th decision with ``branch_pacing="interval"``) and ``torch_threads`` (threads during learn)."""
+"""``branch_interval`` (groups at every k-th decision) and ``torch_threads`` (threads during learn)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,6 @@ def test_branch_interval_accounting(interval: int) -> None:
         group_size=group_size,
         branch_horizon=horizon,
         branch_interval=interval,
-        branch_pacing="interval",
         skip_identical_groups=False,
         branch_noise="independent",  # the clock's members coincide; common noise would end their branches
         seed=0,
@@ -73,7 +72,6 @@ def test_groups_start_at_every_interval_th_decision() -> None:
         group_size=group_size,
         branch_horizon=0,
         branch_interval=interval,
-        branch_pacing="interval",
         seed=0,
     )
     model.learn(1)

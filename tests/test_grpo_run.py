@@ -194,7 +194,7 @@ def test_keyboard_interrupt_leaves_saveable_model(tmp_path) -> None:
 
 def test_reference_policy_saved_and_restored(tmp_path) -> None:
     model = GRPO("MlpPolicy", "CartPole-v1", kl_coef=0.1, ref_update_interval=None, **SMALL)
-    model.learn(1600)  # until a group with a falling member (H=2: most groups tie) moves the policy
+    model.learn(800)
     assert model.reference_policy is not None
     ref_params = {k: v.clone() for k, v in model.reference_policy.state_dict().items()}
     policy_params = model.policy.state_dict()

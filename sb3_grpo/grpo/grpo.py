@@ -59,7 +59,6 @@ SelfGRPO = TypeVar("SelfGRPO", bound="GRPO")
 GroupMode = Literal["state", "episode"]
 BranchNoise = Literal["independent", "common"]
 BranchSamples = Literal["first", "all"]
-BranchPacing = Literal["budget", "interval"]
 
 #: Below this many parameters a policy runs on one CPU thread during ``learn()`` (``torch_threads="auto"``).
 _SMALL_POLICY_PARAMETERS = 1_000_000
@@ -76,10 +75,9 @@ class GRPO(OnPolicyAlgorithm):
     Language Models", https://arxiv.org/abs/2402.03300 (Section 4.1). GRPO drops PPO's critic: the
     baseline of an action is the mean score of a *group* of G alternatives tried from the same state.
 
-    Group sampling, ``group_mode="state"`` (default): at states the agent visits (as often as the
-    branches' budget allows, see ``branch_pacing``), the env state is saved, G actions are sampled from
-    the current policy, and each is scored on a private copy of the env restored to that state: its
-    reward plus, with ``branch_horizon`` H > 0, the discounted rewards
+    Group sampling, ``group_mode="state"`` (default): at every ``branch_interval``-th state the agent
+    visits, the env state is saved, G actions are sampled from the current policy, and each is scored on a private copy of the
+    env restored to that state: its reward plus, with ``branch_horizon`` H > 0, the discounted rewards
     of up to H further policy steps (stopping at termination or truncation). The agent's own trajectory
     then continues with **member 0's action** (an ordinary sample of the policy), so the rewards and
     episode statistics of the real env are those of the policy itself. The env must be cloneable
@@ -115,20 +113,10 @@ class GRPO(OnPolicyAlgorithm):
         reset seed)
     :param branch_horizon: H, the policy steps after each member's first action (state mode); 0 scores
         actions by their immediate reward (bandits)
-    :param branch_interval: State mode: k, the spacing of the groups; the decisions between two groups
-        are plain steps of the policy (no branches, no samples). A decision then costs ``1 + G (H + 1) / k``
-        transitions at most, so longer branches cost the same budget (TRPO's vine: few states, long
-        rollouts). With ``branch_pacing="interval"`` a group runs at every k-th decision; with ``"budget"``
-        k sets the branches' budget. 1: a group at every decision
-    :param branch_pacing: State mode: "budget" gives the branches ``G (H + 1) / k`` transitions per
-        decision of the agent (what full branches at every k-th decision cost) and runs a group at a
-        decision whenever the groups so far have spent no more, at most one group per decision. Groups
-        whose branches all run their H steps are then k decisions apart, as with "interval"; groups that
-        cost less (members that terminate, branches ended because the members' states coincide,
-        skipped identical groups) come sooner, down to one at every decision (SB3's identity envs: a group
-        of G transitions at every decision, where "interval" leaves k - 1 decisions of k unlearned).
-        Budget saved by cheap groups is not carried beyond the next group. "interval": a group at every
-        k-th decision, whatever the groups cost
+    :param branch_interval: State mode: run a group at every this many decisions of the agent; the
+        decisions between two groups are plain steps of the policy (no branches, no samples). With an
+        interval k a decision costs ``1 + G (H + 1) / k`` transitions at most, so longer branches cost
+        the same budget (TRPO's vine: few states, long rollouts). 1: a group at every decision
     :param supervision: "outcome" or "process" (episode mode)
     :param skip_identical_groups: State mode, discrete actions: when the G sampled first actions of a
         group are all the same, do not run its branches and give its members advantage 0. Such a group
@@ -213,7 +201,6 @@ class GRPO(OnPolicyAlgorithm):
         group_mode: GroupMode = "state",
         branch_horizon: int = 64,
         branch_interval: int = 8,
-        branch_pacing: BranchPacing = "budget",
         supervision: Supervision = "outcome",
         skip_identical_groups: bool = True,
         branch_noise: BranchNoise = "common",
@@ -263,7 +250,6 @@ class GRPO(OnPolicyAlgorithm):
             group_mode=group_mode,
             branch_horizon=branch_horizon,
             branch_interval=branch_interval,
-            branch_pacing=branch_pacing,
             supervision=supervision,
             skip_identical_groups=skip_identical_groups,
             branch_noise=branch_noise,
@@ -309,9 +295,6 @@ class GRPO(OnPolicyAlgorithm):
         self.group_mode = group_mode
         self.branch_horizon = branch_horizon
         self.branch_interval = branch_interval
-        self.branch_pacing = branch_pacing
-        #: ``branch_pacing="budget"``: branch transitions spent beyond the budget, in units of 1/k transition
-        self._branch_debt = 0
         self.supervision = supervision
         self.skip_identical_groups = skip_identical_groups
         self.branch_noise = branch_noise
@@ -648,7 +631,7 @@ class GRPO(OnPolicyAlgorithm):
             if self.use_sde and self.sde_sample_freq > 0 and step % self.sde_sample_freq == 0:
                 self.policy.reset_noise(env.num_envs * self.group_size)
             if self.group_mode == "state":
-                for _ in range(self._plain_steps_before_group()):
+                for _ in range(self.branch_interval - 1):
                     if not self._step_without_group(env, callback):
                         return False
             if not collect(env, callback, rollout_buffer):
@@ -698,7 +681,6 @@ class GRPO(OnPolicyAlgorithm):
             )
         # The agent follows member 0 of each group: an ordinary sample of the policy.
         self.num_timesteps += n_branch_transitions
-        self._spend_branch_budget(n_branch_transitions)
         callback.update_locals(locals())  # the group's scores and actions, beside the step's locals
         if not self._agent_step(env, callback, agent_actions=env_actions[::group_size]):
             return False
@@ -708,38 +690,6 @@ class GRPO(OnPolicyAlgorithm):
         else:
             rollout_buffer.add_state_groups(obs, actions, log_probs, scores)  # type: ignore[arg-type]
         return True
-
-    def _branch_budget_per_decision(self) -> int:
-        """``branch_pacing="budget"``: what one decision of all sub-envs earns, in units of 1/k transition.
-
-        The budget is ``G (H + 1) / k`` transitions per sub-env and decision; scaled by k to stay an integer.
-        """
-        return self.env.num_envs * self.group_size * (self.branch_horizon + 1)  # type: ignore[union-attr]
-
-    def _plain_steps_before_group(self) -> int:
-        """State mode: how many decisions without a group come before the next group."""
-        if self.branch_pacing == "interval":
-            return self.branch_interval - 1
-        # a group is due once the debt is paid: each plain decision pays one decision's budget
-        return -(
-            -self._branch_debt // self._branch_budget_per_decision()
-        )  # ceil(debt / budget), 0 if no debt
-
-    def _spend_branch_budget(self, n_branch_transitions: int) -> None:
-        """``branch_pacing="budget"``: book a group's cost against the decisions since the previous group.
-
-        In units of 1/k transition, with b the budget of one decision: after ``n`` plain decisions the debt
-        is ``d - n b`` (in ``(-b, 0]``), and the group's decision adds ``k c - b`` for a group of ``c``
-        transitions; a negative debt (budget saved by a cheap group) is dropped, so savings do not carry
-        beyond the next group. Full branches, ``c = G (H + 1)`` (``k c = k b``), give ``n = k - 1``.
-        """
-        if self.branch_pacing == "interval":
-            return
-        budget = self._branch_budget_per_decision()
-        paid = self._plain_steps_before_group() * budget  # the plain decisions just made
-        self._branch_debt = max(
-            0, self._branch_debt - paid + self.branch_interval * n_branch_transitions - budget
-        )
 
     def _step_without_group(self, env: VecEnv, callback: BaseCallback) -> bool:
         """A decision between two groups (``branch_interval > 1``): the policy acts, nothing is branched."""
