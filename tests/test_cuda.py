@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch as th
+from sb3_grpo.zoo_configs import grpo_kwargs
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import SubprocVecEnv
 
 from sb3_grpo import GRPO
-from sb3_grpo.zoo_configs import grpo_kwargs
 
 pytestmark = pytest.mark.skipif(not th.cuda.is_available(), reason="needs a GPU")
 
