@@ -1,5 +1,5 @@
 """Issue 15, part 4: GRPO trains on a GPU (``device="cuda"``). Skipped where there is none, as in CI; run on a
-device machine (docs/benchmarks.md, "GRPO on a GPU"). Nothing else in the library needs a GPU."""
+device machine (docs/benchmarks.md, "On a machine with 16 free cores and a GPU"). Nothing else in the library needs a GPU."""
 
 from __future__ import annotations
 
