@@ -201,6 +201,8 @@ def test_transition_paced_callbacks_fire(tmp_path: Path) -> None:
     checkpoint = sb3_grpo.CheckpointCallback(save_freq=100, save_path=str(tmp_path / "checkpoints"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # ours do not warn
+        # (2-step branches on CartPole rarely differ: the no-signal warning is true here, and not the point)
+        warnings.filterwarnings("ignore", message="In .* no GRPO group has had members")
         model.learn(1500, callback=[evaluate, checkpoint])
     # one evaluation and one checkpoint per 100 transitions crossed (a callback call is a decision of
     # 1 + 4 x 3 = 13 transitions at most, so each firing is at most 12 transitions late)

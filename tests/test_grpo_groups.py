@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -243,6 +244,28 @@ def test_batch_size_larger_than_rollout_warns_and_trains_on_the_whole_rollout() 
 def test_batch_size_not_dividing_warns() -> None:
     with pytest.warns(UserWarning, match="does not divide"):
         GRPO("MlpPolicy", "CartPole-v1", n_steps=8, group_size=4, batch_size=24)
+
+
+@pytest.mark.parametrize("group_mode", ["state", "episode"])
+def test_groups_that_never_differ_warn_once(group_mode: str) -> None:
+    # MountainCar's reward is -1 a step until the flag, which random members never reach: every group ties.
+    env = make_vec_env("MountainCar-v0", n_envs=2, seed=0, env_kwargs={"max_episode_steps": 20})
+    model = GRPO("MlpPolicy", env, group_mode=group_mode, branch_horizon=8, n_steps=2, batch_size=4, seed=0)
+    initial = [p.detach().clone() for p in model.policy.parameters()]
+    with pytest.warns(UserWarning, match="no GRPO group has had members with different scores") as record:
+        model.learn(6000)
+    assert sum("different scores" in str(w.message) for w in record) == 1
+    assert model._flat_groups >= 100
+    # what the warning says: zero advantages, zero gradients, the policy as it was built
+    assert all(th.equal(a, b) for a, b in zip(initial, model.policy.parameters(), strict=True))
+
+
+def test_groups_that_differ_do_not_warn_of_no_signal() -> None:
+    model = GRPO("MlpPolicy", "CartPole-v1", branch_horizon=8, n_steps=2, batch_size=4, seed=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*no GRPO group has had members")
+        model.learn(1000)
+    assert model._seen_signal
 
 
 def test_nan_reward_names_step_and_env() -> None:

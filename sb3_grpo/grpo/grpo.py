@@ -316,6 +316,10 @@ class GRPO(OnPolicyAlgorithm):
         self._branch_pool: BranchPool | None = None
         self._cloner: VecEnvCloner | None = None
         self._seed_rng: np.random.Generator | None = None
+        #: whether some group has had members with different scores yet, and how many groups have not
+        #: (see ``_check_signal``)
+        self._seen_signal = False
+        self._flat_groups = 0
 
         if self.env is not None and group_mode == "state" and branch_samples == "first":
             n_samples = n_steps * self.env.num_envs * group_size
@@ -641,9 +645,46 @@ class GRPO(OnPolicyAlgorithm):
         self.logger.record("rollout/group_reward_std", stats["group_reward_std"])
         self.logger.record("train/frac_zero_std_groups", stats["frac_zero_std_groups"])
         self.logger.record("rollout/decisions", self._n_decisions)
+        self._check_signal(stats["frac_zero_std_groups"], n_rollout_steps * env.num_envs)
         callback.update_locals(locals())
         callback.on_rollout_end()
         return True
+
+    def _check_signal(self, frac_zero_std_groups: float, n_groups: int) -> None:
+        """
+        Warn once when no group has yet had members that scored differently, after at least 100 groups
+        and a quarter of ``learn()``'s budget: every advantage so far was 0, so no update has had a
+        policy gradient.
+
+        :param frac_zero_std_groups: The share of this rollout's groups whose members all scored the same
+        :param n_groups: The number of groups in this rollout
+        """
+        if self._seen_signal:
+            return
+        if frac_zero_std_groups < 1.0:
+            self._seen_signal = True
+            return
+        self._flat_groups += n_groups
+        if self._flat_groups < 100 or self.num_timesteps < 0.25 * self._total_timesteps:
+            return
+        self._seen_signal = True  # warn once
+        if self.group_mode == "state":
+            fixes = (
+                "group_mode='episode' with supervision='process' (whole episodes as groups, each step scored by "
+                "its return-to-go: on Acrobot-v1 this learns where state groups do not), longer branches "
+                f"(branch_horizon, now {self.branch_horizon}) or larger groups (group_size, now {self.group_size})"
+            )
+        else:
+            fixes = f"larger groups (group_size, now {self.group_size}) or a wider initial Gaussian (log_std_init)"
+        warnings.warn(
+            f"In {self.num_timesteps} transitions ({self._flat_groups} groups) no GRPO group has had members with "
+            "different scores "
+            "(train/frac_zero_std_groups has stayed 1): every advantage was 0, so the policy has learned "
+            "nothing from the rewards. The groups never see a difference between actions, as in a sparse-reward "
+            f"env whose reward the random policy does not reach. Try {fixes}, or a denser reward.",
+            UserWarning,
+            stacklevel=2,
+        )
 
     def _collect_state_groups(
         self, env: VecEnv, callback: BaseCallback, rollout_buffer: GroupRolloutBuffer
