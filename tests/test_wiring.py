@@ -401,7 +401,6 @@ def test_reference_policy_refreshed_every_ref_update_interval_updates() -> None:
     model = GRPO(
         "MlpPolicy", pulls_env(1), group_size=2, branch_horizon=0, n_steps=4, batch_size=8, n_epochs=1,
         learning_rate=0.05, kl_coef=0.1, ref_update_interval=2, seed=0, **EVERY_DECISION,
-        ent_coef=0.01,  # a gradient at every update, also when the groups tie just after a refresh
     )  # fmt: skip
     assert model.reference_policy is not None
     rollout = 4 * (1 + 2)  # transitions per rollout: 4 decisions, each 1 real step and G=2 branch pulls

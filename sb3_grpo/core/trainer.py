@@ -174,9 +174,8 @@ class GRPOTrainer:
                     self.optimizer.zero_grad()
                     out.loss.backward()
                     grad_norm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
-                    if grad_norm > 0:  # no gradient (all groups tied): no momentum-only step (docs/core.md)
-                        self.optimizer.step()
-                        self.num_gradient_steps += 1
+                    self.optimizer.step()
+                    self.num_gradient_steps += 1
                 sums["loss"] += float(out.loss.detach())
                 sums["policy_loss"] += float(out.policy_loss.detach())
                 sums["kl"] += float(out.kl.detach())

@@ -842,11 +842,8 @@ class GRPO(OnPolicyAlgorithm):
                     break
                 self.policy.optimizer.zero_grad()
                 out.loss.backward()
-                grad_norm = th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                # No gradient (every group of the minibatch tied, or every sample clipped): Adam would still
-                # move on its momentum and shrink its second moment, so no step (docs/algorithm.md)
-                if grad_norm > 0:
-                    self.policy.optimizer.step()
+                th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.policy.optimizer.step()
                 if not np.isfinite(losses[-1]):
                     self._raise_non_finite_update(f"a non-finite loss ({losses[-1]})")
             self._n_updates += 1
