@@ -675,13 +675,17 @@ class GRPO(OnPolicyAlgorithm):
                 f"(branch_horizon, now {self.branch_horizon}) or larger groups (group_size, now {self.group_size})"
             )
         else:
-            fixes = f"larger groups (group_size, now {self.group_size}) or a wider initial Gaussian (log_std_init)"
+            fixes = f"larger groups (group_size, now {self.group_size})"
+            if self.supervision == "outcome":
+                fixes += ", supervision='process' (each step scored by its return-to-go)"
+            if isinstance(self.action_space, spaces.Box):
+                fixes += ", a wider initial Gaussian (policy_kwargs=dict(log_std_init=...))"
         warnings.warn(
-            f"In {self.num_timesteps} transitions ({self._flat_groups} groups) no GRPO group has had members with "
-            "different scores "
-            "(train/frac_zero_std_groups has stayed 1): every advantage was 0, so the policy has learned "
-            "nothing from the rewards. The groups never see a difference between actions, as in a sparse-reward "
-            f"env whose reward the random policy does not reach. Try {fixes}, or a denser reward.",
+            f"In {self.num_timesteps} transitions ({self._flat_groups} groups) no GRPO group has had members "
+            "with different scores (train/frac_zero_std_groups has stayed 1): every advantage was 0, so the "
+            "policy has learned nothing from the rewards. The groups never see a difference between actions, "
+            f"as in a sparse-reward env whose reward the random policy does not reach. Try {fixes}, or a "
+            "denser reward.",
             UserWarning,
             stacklevel=2,
         )
