@@ -316,9 +316,9 @@ class GRPO(OnPolicyAlgorithm):
         self._branch_pool: BranchPool | None = None
         self._cloner: VecEnvCloner | None = None
         self._seed_rng: np.random.Generator | None = None
-        #: whether some group has had members with different scores yet, and how many groups have not
-        #: (see ``_check_signal``)
-        self._seen_signal = False
+        #: the no-signal check is over: some group has had members with different scores, or the warning was
+        #: given; and how many groups tied before that (see ``_check_signal``)
+        self._signal_check_done = False
         self._flat_groups = 0
 
         if self.env is not None and group_mode == "state" and branch_samples == "first":
@@ -659,15 +659,15 @@ class GRPO(OnPolicyAlgorithm):
         :param frac_zero_std_groups: The share of this rollout's groups whose members all scored the same
         :param n_groups: The number of groups in this rollout
         """
-        if self._seen_signal:
+        if self._signal_check_done:
             return
         if frac_zero_std_groups < 1.0:
-            self._seen_signal = True
+            self._signal_check_done = True
             return
         self._flat_groups += n_groups
         if self._flat_groups < 100 or self.num_timesteps < 0.25 * self._total_timesteps:
             return
-        self._seen_signal = True  # warn once
+        self._signal_check_done = True  # warn once
         if self.group_mode == "state":
             fixes = (
                 "group_mode='episode' with supervision='process' (whole episodes as groups, each step scored by "
