@@ -46,7 +46,8 @@ def kl_divergence(
         return -log_r
     if estimator == "k2":
         return log_r**2 / 2
-    return torch.exp(log_r) - log_r - 1
+    # exp(log_r) - 1 as expm1: without its cancellation a tiny log_r gave k3 = -1e-16, below its bound of 0
+    return torch.expm1(log_r) - log_r
 
 
 @dataclass
