@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import _report, _runners, run, throughput
+from benchmarks import _report, _runners, run, stay_solved, throughput
 from benchmarks._common import iqm, iqm_ci, parse_zoo_entry
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -178,3 +178,37 @@ def test_merge_reports(tmp_path: Path) -> None:
     # the same seed twice is refused, not counted twice
     with pytest.raises(ValueError, match="more than one report"):
         _report.merge_reports([tmp_path / "a.json", tmp_path / "a.json"], tmp_path, "aa", thresholds)
+
+
+def test_stay_solved_row_and_summary() -> None:
+    row = stay_solved.run_seed(
+        "CartPole-v1",
+        0,
+        "smoke",
+        {"clip_range": "lin_0.2"},
+        budget=600,
+        eval_every=300,
+        n_eval_episodes=1,
+        n_final_episodes=2,
+        n_long_episodes=3,
+    )
+    assert [at for at, _ in row["curve"]] == sorted(at for at, _ in row["curve"]) and len(row["curve"]) >= 2
+    assert 0 < row["final"] <= 500 and 0 < row["long_mean"] <= 500
+    assert 0.0 <= row["long_at_limit"] <= 1.0
+    # every one of the 3 episodes that did not reach the time limit has a cause
+    assert sum(row["failure_causes"].values()) <= 3
+    assert set(row["failure_causes"]) <= {"cart off the track", "pole down"}
+    rows = [{**row, "final": 100.0}, {**row, "seed": 1, "final": 500.0}]
+    table = stay_solved.summary(rows, per_seed=True)
+    assert "| smoke | 2 | 1 [0] |" in table  # seed 0's final is below CartPole's 475
+    assert "seed 1 | | 500.0" in table
+
+
+def test_stay_solved_causes_of_a_policy_that_always_pushes_left() -> None:
+    class Left:
+        def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[int, None]:
+            return 0, None
+
+    # pushing left from rest tips the pole over within ~10 steps, long before the cart leaves the track
+    causes = stay_solved.failure_causes(Left(), "CartPole-v1", seed=0, n_episodes=4)  # type: ignore[arg-type]
+    assert causes == {"pole down": 4}
