@@ -186,15 +186,16 @@ def summary(rows: list[dict[str, Any]], per_seed: bool = False) -> str:
         ]
         reached = [first for first in firsts if first is not None]
         causes: Counter[str] = Counter()
-        for row in runs.values():
-            causes.update(row["failure_causes"])
+        recorded = [row["failure_causes"] for row in runs.values() if row["failure_causes"] is not None]
+        for counts in recorded:  # None: not recorded (rows older than the causes)
+            causes.update(counts)
         lines.append(
             f"| {tag} | {len(runs)} | {len(below)} {below if below else ''} "
             f"| {statistics.mean(long_means):.1f} ({min(long_means):.1f}) "
             f"| {statistics.mean(at_limit) if at_limit else float('nan'):.3f} "
             f"| {statistics.mean(late) if late else float('nan'):.2f} "
             f"| {statistics.median(reached) if reached else '-'} ({len(reached)}/{len(runs)}) "
-            f"| {dict(causes)} |"
+            f"| {dict(causes)} in {len(recorded)} runs |"
         )
         if per_seed:
             for seed, row in sorted(runs.items()):
