@@ -129,21 +129,21 @@ def run_seed(
     start = time.perf_counter()
     model.learn(budget, callback=evaluations)
     seconds = time.perf_counter() - start
-    final, _ = evaluate_policy(
-        model,
-        make_vec_env(env_id, n_envs=1, seed=seed + 10_000),
-        n_final_episodes,
-        deterministic=True,
-        warn=False,
-    )
-    returns, lengths = evaluate_policy(
-        model,
-        make_vec_env(env_id, n_envs=1, seed=seed + 20_000),
-        n_long_episodes,
-        deterministic=True,
-        warn=False,
-        return_episode_rewards=True,
-    )
+
+    def episodes(env_seed: int, n_episodes: int) -> tuple[np.ndarray, np.ndarray]:
+        """Returns and lengths of the deterministic policy's episodes on a new env seeded ``env_seed``."""
+        returns, lengths = evaluate_policy(
+            model,
+            make_vec_env(env_id, n_envs=1, seed=env_seed),
+            n_episodes,
+            deterministic=True,
+            warn=False,
+            return_episode_rewards=True,
+        )
+        return np.asarray(returns), np.asarray(lengths)
+
+    final = float(episodes(seed + 10_000, n_final_episodes)[0].mean())
+    returns, lengths = episodes(seed + 20_000, n_long_episodes)
     time_limit = gym.spec(env_id).max_episode_steps
     return {
         "env_id": env_id,
@@ -152,9 +152,9 @@ def run_seed(
         "overrides": overrides,
         "budget": budget,
         "curve": evaluations.curve,
-        "final": float(final),
-        "long_mean": float(np.mean(returns)),
-        "long_at_limit": float(np.mean(np.asarray(lengths) == time_limit)) if time_limit else None,
+        "final": final,
+        "long_mean": float(returns.mean()),
+        "long_at_limit": float(np.mean(lengths == time_limit)) if time_limit else None,
         "failure_causes": failure_causes(model, env_id, seed, n_long_episodes),
         "seconds": seconds,
     }
