@@ -36,12 +36,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from sb3_grpo.zoo_configs import constructor_kwargs
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from sb3_grpo import GRPO
-from sb3_grpo.grpo.schedules import LinearDecay
+from sb3_grpo import GRPO, EvalCallback
 
 #: How an episode that ended before the time limit ended, from its last observation.
 FAILURE_CAUSES: dict[str, Callable[[np.ndarray], str]] = {
@@ -49,36 +49,17 @@ FAILURE_CAUSES: dict[str, Callable[[np.ndarray], str]] = {
 }
 
 
-class Evaluations(BaseCallback):
-    """Deterministic evaluations every ``every`` transitions (GRPO's branch steps counted).
+class RecordEvaluation(BaseCallback):
+    """Run by ``sb3_grpo.EvalCallback`` after each evaluation: records (transitions, mean return)."""
 
-    :param eval_env: the evaluation env
-    :param every: transitions between evaluations
-    :param n_episodes: episodes per evaluation
-    """
-
-    def __init__(self, eval_env: Any, every: int, n_episodes: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.eval_env, self.every, self.n_episodes = eval_env, every, n_episodes
-        self.next_at = every
         self.curve: list[tuple[int, float]] = []
 
     def _on_step(self) -> bool:
-        if self.num_timesteps >= self.next_at:
-            self.next_at += self.every
-            mean, _ = evaluate_policy(
-                self.model, self.eval_env, n_eval_episodes=self.n_episodes, deterministic=True, warn=False
-            )
-            self.curve.append((int(self.num_timesteps), float(mean)))
+        assert isinstance(self.parent, EvalCallback)
+        self.curve.append((int(self.model.num_timesteps), float(self.parent.last_mean_reward)))
         return True
-
-
-def grpo_kwargs(overrides: dict[str, Any]) -> dict[str, Any]:
-    """The overrides as GRPO takes them: rl-zoo's ``"lin_X"`` strings become linear schedules."""
-    return {
-        name: LinearDecay(float(value[4:])) if isinstance(value, str) and value.startswith("lin_") else value
-        for name, value in overrides.items()
-    }
 
 
 def failure_causes(model: GRPO, env_id: str, seed: int, n_episodes: int) -> dict[str, int]:
@@ -124,10 +105,22 @@ def run_seed(
     :return: the row
     """
     torch.set_num_threads(1)
-    model = GRPO("MlpPolicy", make_vec_env(env_id, n_envs=1, seed=seed), seed=seed, **grpo_kwargs(overrides))
-    evaluations = Evaluations(make_vec_env(env_id, n_envs=1, seed=seed + 10_000), eval_every, n_eval_episodes)
+    # the overrides read as a zoo entry's: "lin_X" strings become linear schedules
+    model = GRPO(
+        "MlpPolicy", make_vec_env(env_id, n_envs=1, seed=seed), seed=seed, **constructor_kwargs(overrides)
+    )
+    evaluations = RecordEvaluation()
+    evaluate = EvalCallback(  # every eval_every transitions (one sub-env), branch steps counted
+        make_vec_env(env_id, n_envs=1, seed=seed + 10_000),
+        callback_after_eval=evaluations,
+        n_eval_episodes=n_eval_episodes,
+        eval_freq=eval_every,
+        deterministic=True,
+        verbose=0,
+        warn=False,
+    )
     start = time.perf_counter()
-    model.learn(budget, callback=evaluations)
+    model.learn(budget, callback=evaluate)
     seconds = time.perf_counter() - start
 
     def episodes(env_seed: int, n_episodes: int) -> tuple[np.ndarray, np.ndarray]:
