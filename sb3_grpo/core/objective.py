@@ -182,7 +182,9 @@ def grpo_loss(
 
     with torch.no_grad():
         clipped = (ratio < 1.0 - eps_low) | (ratio > 1.0 + eps_high)
-        clip_fraction = float(mean(clipped.to(w.dtype)))
+        # divided by the weights' own sum (an ulp off 1 once normalised): all clipped gives exactly 1, and a
+        # subset's sum of non-negative weights never rounds above the total, so the share stays in [0, 1]
+        clip_fraction = float(mean(clipped.to(w.dtype)) / w.sum())
         approx_kl = float(mean((ratio - 1.0) - log_ratio))
 
     return GRPOLossOutput(
