@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import _report, _runners, run, stay_solved, throughput
+from benchmarks import _report, _runners, mujoco_sweep, run, stay_solved, throughput
 from benchmarks._common import iqm, iqm_ci, parse_zoo_entry
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -101,6 +101,33 @@ def test_grpo_episode_variant_is_skipped_when_grpo_already_runs_episodes() -> No
     grpo = _runners.algo_hyperparams("grpo", "Acrobot-v1")
     if grpo is not None and grpo.kwargs.get("group_mode") == "episode":
         assert _runners.algo_hyperparams("grpo_episode", "Acrobot-v1") is None
+
+
+def test_mujoco_sweep_settings_override_an_entry() -> None:
+    # another env's entry, an override, and a key deleted with null (None)
+    params = mujoco_sweep.hyperparams(
+        "grpo", "Ant-v5", "HalfCheetah-v5", {"gamma": 0.997, "target_kl": None, "learning_rate": "lin_0.001"}
+    )
+    assert params.kwargs["gamma"] == 0.997 and "target_kl" not in params.kwargs
+    assert params.kwargs["branch_horizon"] == 64  # HalfCheetah's entry
+    assert callable(params.kwargs["learning_rate"]) and params.kwargs["learning_rate"](1.0) == 0.001
+    assert params.normalize == {"norm_obs": True, "norm_reward": False, "gamma": 0.997}
+    with pytest.raises(ValueError, match="no entry 'Nope-v0'"):
+        mujoco_sweep.hyperparams("grpo", "Ant-v5", "Nope-v0", {})
+    with pytest.raises(ValueError, match="zoo PPO is run as the zoo tunes it"):
+        mujoco_sweep.hyperparams("ppo", "Ant-v5", None, {"gamma": 0.9})
+
+
+def test_mujoco_sweep_row_gait_and_summary() -> None:
+    pytest.importorskip("mujoco")
+    params = mujoco_sweep.hyperparams("grpo", "Hopper-v5", None, {"n_steps": 1, "group_size": 2})
+    row = mujoco_sweep.run_seed("Hopper-v5", 0, "smoke", params, budget=1500, n_evals=2)
+    assert row["curve"][0][0] == 0 and row["curve"][-1][0] >= 1500
+    assert row["best"] >= max(r for _, r in row["curve"]) and row["best"] >= row["final"]
+    # three episodes of an untrained Hopper: short (it falls) and each with a finite mean velocity
+    assert len(row["gait"]) == 3 and all(0 < n < 1000 and np.isfinite(v) for n, v in row["gait"])
+    table = mujoco_sweep.summary([row, {**row, "seed": 1, "final": row["final"] + 2.0}])
+    assert f"| median of 2 | | {row['final'] + 1.0:.0f} |" in table
 
 
 def test_throughput_smoke(tmp_path: Path) -> None:
