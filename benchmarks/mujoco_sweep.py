@@ -97,6 +97,7 @@ def run_seed(
     algo: str = "grpo",
     budget: int = 300_000,
     n_evals: int = 6,
+    save: Path | None = None,
 ) -> dict[str, Any]:
     """Train on ``env_id`` with ``seed`` and evaluate as the module docstring says.
 
@@ -107,6 +108,7 @@ def run_seed(
     :param algo: ``"grpo"`` or ``"ppo"``
     :param budget: env transitions (GRPO's branch steps included)
     :param n_evals: evaluations after the one at 0 transitions
+    :param save: save the model (``<save>.zip``) and any ``VecNormalize`` statistics (``<save>.pkl``)
     :return: the row
     """
     torch.set_num_threads(1)
@@ -117,6 +119,10 @@ def run_seed(
     start = time.perf_counter()
     model.learn(budget, callback=curve)
     seconds = time.perf_counter() - start - curve.eval_seconds
+    if save is not None:
+        model.save(save.with_suffix(".zip"))
+        if isinstance(train_env, VecNormalize):
+            train_env.save(str(save.with_suffix(".pkl")))
     # the final policy over 10 episodes, then its gait from new starts
     gait_env: VecEnv = make_vec_env(env_id, n_envs=1, seed=seed + 20_000)
     if isinstance(train_env, VecNormalize):
@@ -177,6 +183,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=300_000)
     parser.add_argument("--n-evals", type=int, default=6)
     parser.add_argument("--out", type=Path, default=Path("mujoco_sweep.jsonl"))
+    parser.add_argument("--save", type=Path, help="save each model as <SAVE>-<seed>.zip (+ .pkl statistics)")
     parser.add_argument("--summary", type=Path, help="print the table of a results file and stop")
     args = parser.parse_args()
     if args.summary:
@@ -184,7 +191,8 @@ def main() -> None:
         return
     params = hyperparams(args.algo, args.env, args.entry, json.loads(args.kwargs))
     for seed in args.seeds:
-        row = run_seed(args.env, seed, args.tag, params, args.algo, args.budget, args.n_evals)
+        save = None if args.save is None else args.save.with_name(f"{args.save.name}-{seed}")
+        row = run_seed(args.env, seed, args.tag, params, args.algo, args.budget, args.n_evals, save)
         with args.out.open("a") as file:
             file.write(json.dumps(row) + "\n")
         print(summary([row]).splitlines()[2], flush=True)

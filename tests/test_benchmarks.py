@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import _report, _runners, mujoco_sweep, run, stay_solved, throughput
+from benchmarks import _report, _runners, group_falls, mujoco_sweep, run, stay_solved, throughput
 from benchmarks._common import iqm, iqm_ci, parse_zoo_entry
+from sb3_grpo import GRPO
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -118,16 +119,35 @@ def test_mujoco_sweep_settings_override_an_entry() -> None:
         mujoco_sweep.hyperparams("ppo", "Ant-v5", None, {"gamma": 0.9})
 
 
-def test_mujoco_sweep_row_gait_and_summary() -> None:
+def test_mujoco_sweep_row_gait_and_summary(tmp_path: Path) -> None:
     pytest.importorskip("mujoco")
     params = mujoco_sweep.hyperparams("grpo", "Hopper-v5", None, {"n_steps": 1, "group_size": 2})
-    row = mujoco_sweep.run_seed("Hopper-v5", 0, "smoke", params, budget=1500, n_evals=2)
+    row = mujoco_sweep.run_seed("Hopper-v5", 0, "smoke", params, budget=1500, n_evals=2, save=tmp_path / "m")
+    assert (tmp_path / "m.zip").is_file() and (tmp_path / "m.pkl").is_file()  # the entry normalizes
     assert row["curve"][0][0] == 0 and row["curve"][-1][0] >= 1500
     assert row["best"] >= max(r for _, r in row["curve"]) and row["best"] >= row["final"]
     # three episodes of an untrained Hopper: short (it falls) and each with a finite mean velocity
     assert len(row["gait"]) == 3 and all(0 < n < 1000 and np.isfinite(v) for n, v in row["gait"])
     table = mujoco_sweep.summary([row, {**row, "seed": 1, "final": row["final"] + 2.0}])
     assert f"| median of 2 | | {row['final'] + 1.0:.0f} |" in table
+
+
+def test_group_falls_of_an_untrained_hopper() -> None:
+    pytest.importorskip("mujoco")
+    import gymnasium as gym
+
+    from sb3_grpo.cloning.chain import get_state, make_branch_copy
+
+    env = gym.make("Hopper-v5", disable_env_checker=True)
+    model = GRPO("MlpPolicy", env, seed=0)
+    env.reset(seed=0)
+    for _ in range(5):
+        env.step(env.action_space.sample())
+    copies = [make_branch_copy(env) for _ in range(3)]
+    # an untrained Hopper falls within a few dozen steps, from the agent's state, each member on its own
+    falls = group_falls.member_falls(model, None, copies, get_state(env), horizon=400)
+    assert len(falls) == 3 and all(f is not None and 1 <= f < 400 for f in falls)
+    assert group_falls.member_falls(model, None, copies[:1], get_state(env), horizon=1) == [None]
 
 
 def test_throughput_smoke(tmp_path: Path) -> None:
