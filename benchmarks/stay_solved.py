@@ -1,7 +1,8 @@
 """Staying solved (issue 17, goal 3): is the policy GRPO ends with as good as the best it reached?
 
-The protocol of the "Staying solved" sections of docs/benchmarks.md (sessions 8-12): GRPO's defaults, plus
-any overrides, on one env (CartPole-v1) for 1e5 transitions with one torch thread, and
+The protocol of the "Staying solved" sections of docs/benchmarks.md (sessions 8-13): GRPO's defaults, plus
+any overrides, on one env (CartPole-v1) for 1e5 transitions with one torch thread, trained on ``--n-envs``
+sub-envs (1 by default; the evaluations below always run on one env), and
 
 - 5-episode deterministic evaluations every 5k transitions on an env seeded ``seed + 10000`` (the curve:
   "late" = the evaluations in the last 30% of the budget, "first" = transitions to the first one at the
@@ -19,6 +20,7 @@ Usage::
 
     python benchmarks/stay_solved.py --seeds 100 101 102 --tag defaults [--out stay.jsonl]
     python benchmarks/stay_solved.py --seeds 100 101 --tag lin_clip --kwargs '{"clip_range": "lin_0.2"}'
+    python benchmarks/stay_solved.py --seeds 100 101 --tag n4 --n-envs 4 --kwargs '{"n_steps": 2}'
     python benchmarks/stay_solved.py --summary stay.jsonl [--per-seed]
 """
 
@@ -90,6 +92,7 @@ def run_seed(
     n_eval_episodes: int = 5,
     n_final_episodes: int = 10,
     n_long_episodes: int = 100,
+    n_envs: int = 1,
 ) -> dict[str, Any]:
     """Train GRPO on ``env_id`` with ``seed`` and evaluate its final policy as the module docstring says.
 
@@ -102,19 +105,28 @@ def run_seed(
     :param n_eval_episodes: episodes per evaluation
     :param n_final_episodes: episodes of the final evaluation
     :param n_long_episodes: episodes of the long final evaluation and of the failure causes
+    :param n_envs: sub-envs of the training env (the evaluations run on one env whatever it is)
     :return: the row
     """
+    if n_envs < 1 or eval_every % n_envs:
+        raise ValueError(
+            f"n_envs={n_envs} must be >= 1 and divide eval_every={eval_every} (evaluations every eval_every "
+            "transitions, all sub-envs together): pick an n_envs that divides it."
+        )
     torch.set_num_threads(1)
     # the overrides read as a zoo entry's: "lin_X" strings become linear schedules
     model = GRPO(
-        "MlpPolicy", make_vec_env(env_id, n_envs=1, seed=seed), seed=seed, **constructor_kwargs(overrides)
+        "MlpPolicy",
+        make_vec_env(env_id, n_envs=n_envs, seed=seed),
+        seed=seed,
+        **constructor_kwargs(overrides),
     )
     evaluations = RecordEvaluation()
-    evaluate = EvalCallback(  # every eval_every transitions (one sub-env), branch steps counted
+    evaluate = EvalCallback(  # every eval_freq x n_envs = eval_every transitions, branch steps counted
         make_vec_env(env_id, n_envs=1, seed=seed + 10_000),
         callback_after_eval=evaluations,
         n_eval_episodes=n_eval_episodes,
-        eval_freq=eval_every,
+        eval_freq=eval_every // n_envs,
         deterministic=True,
         verbose=0,
         warn=False,
@@ -143,6 +155,7 @@ def run_seed(
         "tag": tag,
         "seed": seed,
         "overrides": overrides,
+        "n_envs": n_envs,
         "budget": budget,
         "curve": evaluations.curve,
         "final": final,
@@ -208,6 +221,7 @@ def main() -> None:
     parser.add_argument("--tag", default="defaults")
     parser.add_argument("--kwargs", default="{}", help="GRPO overrides as JSON ('lin_X' strings: schedules)")
     parser.add_argument("--budget", type=int, default=100_000)
+    parser.add_argument("--n-envs", type=int, default=1, help="sub-envs of the training env")
     parser.add_argument("--out", type=Path, default=Path("stay_solved.jsonl"))
     parser.add_argument("--summary", type=Path, help="print the table of a results file and stop")
     parser.add_argument("--per-seed", action="store_true")
@@ -217,7 +231,9 @@ def main() -> None:
         print(summary(rows, args.per_seed))
         return
     for seed in args.seeds:
-        row = run_seed(args.env, seed, args.tag, json.loads(args.kwargs), budget=args.budget)
+        row = run_seed(
+            args.env, seed, args.tag, json.loads(args.kwargs), budget=args.budget, n_envs=args.n_envs
+        )
         with args.out.open("a") as file:
             file.write(json.dumps(row) + "\n")
         print(f"{args.tag} seed {seed}: final {row['final']:.1f}, 100 episodes {row['long_mean']:.1f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -238,8 +239,13 @@ def test_stay_solved_row_and_summary() -> None:
         n_eval_episodes=1,
         n_final_episodes=2,
         n_long_episodes=3,
+        n_envs=2,
     )
+    assert row["n_envs"] == 2 and row["overrides"] == {"clip_range": "lin_0.2"}
+    # evaluations every 300 transitions of the two sub-envs together (eval_freq 150 per sub-env), not every 600
     assert [at for at, _ in row["curve"]] == sorted(at for at, _ in row["curve"]) and len(row["curve"]) >= 2
+    evaluated_at = [at for at, _ in row["curve"]]
+    assert all(later - earlier < 600 for earlier, later in itertools.pairwise(evaluated_at))
     assert 0 < row["final"] <= 500 and 0 < row["long_mean"] <= 500
     assert 0.0 <= row["long_at_limit"] <= 1.0
     # every one of the 3 episodes that did not reach the time limit has a cause
@@ -249,6 +255,11 @@ def test_stay_solved_row_and_summary() -> None:
     table = stay_solved.summary(rows, per_seed=True)
     assert "| smoke | 2 | 1 [0] |" in table  # seed 0's final is below CartPole's 475
     assert "seed 1 | | 500.0" in table
+
+
+def test_stay_solved_refuses_n_envs_that_do_not_divide_the_evaluation_interval() -> None:
+    with pytest.raises(ValueError, match="divide eval_every"):
+        stay_solved.run_seed("CartPole-v1", 0, "smoke", {}, budget=600, eval_every=300, n_envs=7)
 
 
 def test_stay_solved_causes_of_a_policy_that_always_pushes_left() -> None:
