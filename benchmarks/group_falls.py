@@ -35,6 +35,14 @@ from sb3_grpo import GRPO
 from sb3_grpo.cloning.chain import get_state, make_branch_copy, set_state
 
 
+def sample_action(model: GRPO, normalize: VecNormalize | None, obs: np.ndarray) -> np.ndarray:
+    """A sample of the stochastic policy in the raw observation ``obs`` (normalized as in training)."""
+    action, _ = model.predict(
+        normalize.normalize_obs(obs) if normalize is not None else obs, deterministic=False
+    )
+    return action
+
+
 def member_falls(
     model: GRPO,
     normalize: VecNormalize | None,
@@ -43,19 +51,13 @@ def member_falls(
     horizon: int,
 ) -> list[int | None]:
     """The step (1-based) at which each copy, restored to ``state``, terminated; None: it did not."""
-
-    def act(obs: np.ndarray) -> np.ndarray:
-        obs_in = normalize.normalize_obs(obs) if normalize is not None else obs
-        action, _ = model.predict(obs_in, deterministic=False)
-        return action
-
     falls: list[int | None] = []
     for copy in copies:
         set_state(copy, state)
         obs = copy.unwrapped._get_obs()  # type: ignore[attr-defined]
         fell = None
         for h in range(1, horizon + 1):
-            obs, _, terminated, truncated, _ = copy.step(act(obs))
+            obs, _, terminated, truncated, _ = copy.step(sample_action(model, normalize, obs))
             if terminated:
                 fell = h
                 break
@@ -95,9 +97,7 @@ def main() -> None:
             if t % args.every == 0:
                 falls = member_falls(model, normalize, copies, get_state(env), args.horizon)
                 groups.append({"episode": episode, "t": t, "falls": falls})
-            obs_in = normalize.normalize_obs(obs) if normalize is not None else obs
-            action, _ = model.predict(obs_in, deterministic=False)
-            obs, _, terminated, truncated, _ = env.step(action)
+            obs, _, terminated, truncated, _ = env.step(sample_action(model, normalize, obs))
             done, t = bool(terminated or truncated), t + 1
         groups.append({"episode": episode, "t": t, "agent_fell": bool(terminated)})
     for group in groups:
