@@ -237,6 +237,20 @@ def algo_hyperparams(algo: str, env_id: str) -> Hyperparams | None:
     return params
 
 
+def make_eval_env(env_id: str, params: Hyperparams, seed: int) -> VecEnv:
+    """An evaluation env of one sub-env seeded ``seed``: behind a ``VecNormalize`` that never updates its
+    statistics where the config normalizes (sync them from the training env before evaluating).
+
+    :param env_id: env id
+    :param params: hyperparameters (``normalize``)
+    :param seed: seed of the env
+    """
+    eval_env = make_vec_env(env_id, n_envs=1, seed=seed)
+    if params.normalize is not None:
+        eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+    return eval_env
+
+
 def make_envs(env_id: str, params: Hyperparams, seed: int) -> tuple[VecEnv, VecEnv]:
     """Training and evaluation envs (``VecNormalize`` where the config normalizes; eval never updates it).
 
@@ -246,11 +260,9 @@ def make_envs(env_id: str, params: Hyperparams, seed: int) -> tuple[VecEnv, VecE
     :return: (train_env, eval_env)
     """
     train_env = make_vec_env(env_id, n_envs=params.n_envs, seed=seed)
-    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + 10_000)
     if params.normalize is not None:
         train_env = VecNormalize(train_env, **params.normalize)
-        eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
-    return train_env, eval_env
+    return train_env, make_eval_env(env_id, params, seed + 10_000)
 
 
 def run_control(

@@ -39,12 +39,11 @@ import numpy as np
 import torch
 from sb3_grpo.zoo_configs import load_entries
 from stable_baselines3 import PPO
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
 from benchmarks._common import Hyperparams, parse_zoo_entry, zoo_hyperparams
-from benchmarks._runners import EvalCurveCallback, make_envs
+from benchmarks._runners import EvalCurveCallback, make_envs, make_eval_env
 from sb3_grpo import GRPO
 
 
@@ -124,9 +123,8 @@ def run_seed(
         if isinstance(train_env, VecNormalize):
             train_env.save(str(save.with_suffix(".pkl")))
     # the final policy over 10 episodes, then its gait from new starts
-    gait_env: VecEnv = make_vec_env(env_id, n_envs=1, seed=seed + 20_000)
+    gait_env = make_eval_env(env_id, params, seed + 20_000)
     if isinstance(train_env, VecNormalize):
-        gait_env = VecNormalize(gait_env, training=False, norm_reward=False)
         sync_envs_normalization(train_env, eval_env)
         sync_envs_normalization(train_env, gait_env)
     final, _ = evaluate_policy(model, eval_env, n_eval_episodes=10, deterministic=True, warn=False)
