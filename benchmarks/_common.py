@@ -7,6 +7,7 @@ evaluated with ``nn``/``th`` in scope, ``lin_X`` strings become linear schedules
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,17 @@ def grpo_hyperparams(env_id: str, config: Path = GRPO_ZOO_CONFIG) -> Hyperparams
         if env_id in table:
             return parse_zoo_entry(table[env_id], f"{config.name}")
     return Hyperparams(source="GRPO defaults")
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The JSON rows of a results file written by :func:`append_row` (one object per line)."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    """Append one run's row to a results file (JSON lines), so that runs of a sweep survive a stop."""
+    with path.open("a") as file:
+        file.write(json.dumps(row) + "\n")
 
 
 def iqm(values: np.ndarray) -> float:

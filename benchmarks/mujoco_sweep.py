@@ -42,7 +42,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
-from benchmarks._common import Hyperparams, parse_zoo_entry, zoo_hyperparams
+from benchmarks._common import Hyperparams, append_row, parse_zoo_entry, read_rows, zoo_hyperparams
 from benchmarks._runners import EvalCurveCallback, make_envs, make_eval_env
 from sb3_grpo import GRPO
 
@@ -185,14 +185,13 @@ def main() -> None:
     parser.add_argument("--summary", type=Path, help="print the table of a results file and stop")
     args = parser.parse_args()
     if args.summary:
-        print(summary([json.loads(line) for line in args.summary.read_text().splitlines() if line.strip()]))
+        print(summary(read_rows(args.summary)))
         return
     params = hyperparams(args.algo, args.env, args.entry, json.loads(args.kwargs))
     for seed in args.seeds:
         save = None if args.save is None else args.save.with_name(f"{args.save.name}-{seed}")
         row = run_seed(args.env, seed, args.tag, params, args.algo, args.budget, args.n_evals, save)
-        with args.out.open("a") as file:
-            file.write(json.dumps(row) + "\n")
+        append_row(args.out, row)
         print(summary([row]).splitlines()[2], flush=True)
 
 

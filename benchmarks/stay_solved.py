@@ -29,11 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for `benchmarks._common`
 
 import gymnasium as gym
 import numpy as np
@@ -43,6 +46,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
+from benchmarks._common import append_row, read_rows
 from sb3_grpo import GRPO, EvalCallback
 
 #: How an episode that ended before the time limit ended, from its last observation.
@@ -227,15 +231,13 @@ def main() -> None:
     parser.add_argument("--per-seed", action="store_true")
     args = parser.parse_args()
     if args.summary is not None:
-        rows = [json.loads(line) for line in args.summary.read_text().splitlines() if line.strip()]
-        print(summary(rows, args.per_seed))
+        print(summary(read_rows(args.summary), args.per_seed))
         return
     for seed in args.seeds:
         row = run_seed(
             args.env, seed, args.tag, json.loads(args.kwargs), budget=args.budget, n_envs=args.n_envs
         )
-        with args.out.open("a") as file:
-            file.write(json.dumps(row) + "\n")
+        append_row(args.out, row)
         print(f"{args.tag} seed {seed}: final {row['final']:.1f}, 100 episodes {row['long_mean']:.1f}")
 
 
